@@ -1,0 +1,61 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8050
+WORKERS ?= 4
+export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run serve test test-unit test-api test-integration bench install install-test services browser clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## run: install, migrate, seed the embedded SQLite database on first start, serve on 127.0.0.1:$(PORT)
+run: install
+	PORT=$(PORT) $(PY) app.py run
+
+## serve: gunicorn with $(WORKERS) workers (migrate and seed once before the workers start)
+serve: install
+	$(PY) app.py db upgrade
+	$(PY) -c "from core.ingest import seed; from core.db.engine import get_engine; from core.settings import get_settings as s; e = get_engine(); seed.is_empty(e) and seed.seed(e, s().seed_days, s().seed_stations, s().seed)"
+	$(VENV)/bin/gunicorn app:server --workers $(WORKERS) --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile -
+
+## test: install, start local PostgreSQL/Redis if stopped, install Chromium if missing, run the whole suite
+test: install-test services browser
+	$(PY) -m pytest tests
+
+test-unit: install-test
+	$(PY) -m pytest tests/unit
+test-api: install-test services
+	$(PY) -m pytest tests/api
+test-integration: install-test services browser
+	$(PY) -m pytest tests/integration
+
+## bench: big-data and speed figures (PostgreSQL COPY, 10M-row queries, AQI engine)
+bench: install-test services
+	$(PY) -m bench
+
+services:
+	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "PostgreSQL or Redis did not start" >&2; exit 1
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+clean:
+	rm -rf var/ .pytest_cache

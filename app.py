@@ -1,0 +1,152 @@
+"""Entry point: `python app.py [run|db upgrade|seed|ingest --follow|import PATH]`; `server` for gunicorn."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from core.settings import SettingsError, get_settings
+
+log = logging.getLogger("aqi")
+
+
+def _progress(label: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=label, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
+
+    def update(done, total) -> None:
+        bar.n = round(100 * done / total)
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def _engine():
+    from core.db import migrate
+    from core.db.engine import get_engine
+
+    engine = get_engine()
+    migrate.upgrade(engine)
+    return engine
+
+
+def cmd_run(args) -> None:
+    """Serve the dashboard (Dash's server), seeding the embedded database on first start."""
+    from core.ingest import seed
+    from dashboard import create_app
+
+    settings = get_settings()
+    engine = _engine()
+    if seed.is_empty(engine):
+        print(f"First start: seeding {settings.seed_days} days of demo data for {settings.seed_stations} stations …")
+        started = time.perf_counter()
+        totals = seed.seed(engine, settings.seed_days, settings.seed_stations, settings.seed,
+                           progress=_progress("seeding"))
+        print(f"Seeded {totals['measurements']:,} measurements in {time.perf_counter() - started:.1f} s")
+    if settings.live_simulation:
+        seed.append_new_hours(engine, settings.seed_stations, settings.seed)
+        seed.LiveSimulation(engine, settings.seed_stations, settings.seed).start()
+    app = create_app(settings, engine)
+    print(f"Dashboard on http://{settings.host}:{settings.port}/")
+    app.run(host=settings.host, port=settings.port, debug=False)
+
+
+def cmd_db(args) -> None:
+    from core.db import migrate
+    from core.db.engine import get_engine
+
+    engine = get_engine()
+    if args.action == "upgrade":
+        migrate.upgrade(engine)
+    print(f"database at revision {migrate.current_revision(engine)}")
+
+
+def cmd_seed(args) -> None:
+    from core.ingest import seed
+
+    settings = get_settings()
+    started = time.perf_counter()
+    totals = seed.seed(_engine(), args.days, args.stations, settings.seed, progress=_progress("seeding"))
+    print(f"Seeded {totals['measurements']:,} measurements and {totals['weather']:,} weather hours "
+          f"for {totals['stations']} stations in {totals['cities']} cities in {time.perf_counter() - started:.1f} s")
+
+
+def cmd_ingest(args) -> None:
+    from core.ingest import seed
+
+    settings = get_settings()
+    engine = _engine()
+    if not args.follow:
+        print(f"appended {seed.append_new_hours(engine, settings.seed_stations, settings.seed):,} measurements")
+        return
+    live = seed.LiveSimulation(engine, settings.seed_stations, settings.seed)
+    print("following: appending each new hour (Ctrl-C stops)")
+    live.run()
+
+
+def cmd_import(args) -> None:
+    from core.ingest.files import import_file
+
+    engine = _engine()
+    for path in args.paths:
+        summary = import_file(engine, path, city=args.city, strict=args.strict)
+        print(f"{path}: {summary.source}, {summary.lines_read:,} lines, {summary.loaded:,} measurements loaded, "
+              f"{summary.new_stations} new stations, {len(summary.rejected)} rejected")
+        for sentence in summary.conversions:
+            print(f"  converted: {sentence}")
+        for reason, count in summary.skipped.items():
+            print(f"  skipped {count:,}: {reason}")
+        for rejected in summary.rejected[:50]:
+            print(f"  rejected line {rejected.line}: {rejected.reason}")
+        if len(summary.rejected) > 50:
+            print(f"  … and {len(summary.rejected) - 50} more rejected lines")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="app.py", description="AQI Predictor operations dashboard")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="serve the dashboard (default)").set_defaults(func=cmd_run)
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+    db.set_defaults(func=cmd_db)
+    seed_p = sub.add_parser("seed", help="load simulated demo data into the configured database")
+    seed_p.add_argument("--days", type=int, default=None)
+    seed_p.add_argument("--stations", type=int, default=None)
+    seed_p.set_defaults(func=cmd_seed)
+    ingest = sub.add_parser("ingest", help="append the newest simulated hours")
+    ingest.add_argument("--follow", action="store_true", help="keep appending each new hour")
+    ingest.set_defaults(func=cmd_ingest)
+    imp = sub.add_parser("import", help="import OpenAQ archive CSV(.gz) or AirNow hourly .dat files")
+    imp.add_argument("paths", nargs="+")
+    imp.add_argument("--city", help="assign new stations to this existing city")
+    imp.add_argument("--strict", action="store_true", help="load nothing if any line is rejected")
+    imp.set_defaults(func=cmd_import)
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "seed":
+        args.days = args.days or settings.seed_days
+        args.stations = args.stations or settings.seed_stations
+    try:
+        (getattr(args, "func", None) or cmd_run)(args)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+else:
+    from dashboard import create_app
+
+    app = create_app()
+    server = app.server

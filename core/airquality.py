@@ -1,0 +1,97 @@
+"""Current AQI of every station: recent hours from the database through the AQI engine."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from core.aqi.current import category_info, current_aqi
+from core.aqi.sensors import epa_pm25_correction
+from core.db import queries
+from core.metrics import timed
+from core.parameters import POLLUTANTS, UNITS
+
+HISTORY_HOURS = 24  # India's 24-h means need the longest window of any standard
+
+
+@timed("aqi", "station_snapshot")
+def station_snapshot(session: Session, standard: str, as_of: datetime | None = None,
+                     city: str | None = None) -> dict:
+    """{"as_of": hour, "stations": [...]} with each active station's current index under `standard`."""
+    as_of = as_of or queries.latest_hour(session)
+    stations = [s for s in queries.stations(session, city=city, active=True) if s["lat"] is not None]
+    if as_of is None or not stations:
+        return {"as_of": as_of, "standard": standard, "stations": []}
+    window = queries.recent_window(session, as_of, HISTORY_HOURS, [s["id"] for s in stations] if city else None)
+    weather = queries.city_weather(session, as_of, HISTORY_HOURS)
+    history = hourly_arrays(window, weather, stations, as_of)
+    result = current_aqi(standard, history)
+    return {"as_of": as_of, "standard": standard, "stations": [
+        _station_row(s, i, result, standard, history) for i, s in enumerate(stations)]}
+
+
+def hourly_arrays(window: pd.DataFrame, weather: pd.DataFrame, stations: list[dict],
+                  as_of: datetime) -> dict[str, np.ndarray]:
+    """Per pollutant an array (station, hours back) in storage units, NaN where missing.
+
+    Low-cost PM2.5 is corrected with EPA's US-wide formula and the city's humidity of that hour.
+    """
+    row_of = {s["id"]: i for i, s in enumerate(stations)}
+    frame = window[window["station_id"].isin(row_of.keys())]
+    frame = _correct_low_cost_pm25(frame, weather, stations)
+    rows = frame["station_id"].map(row_of).to_numpy()
+    back = ((pd.Timestamp(as_of) - frame["ts"]) // pd.Timedelta(hours=1)).to_numpy()
+    history = {}
+    for parameter in POLLUTANTS:
+        mask = (frame["parameter"] == parameter).to_numpy()
+        array = np.full((len(stations), HISTORY_HOURS), np.nan)
+        array[rows[mask], back[mask]] = frame["value"].to_numpy()[mask]
+        history[parameter] = array
+    return history
+
+
+def _correct_low_cost_pm25(frame: pd.DataFrame, weather: pd.DataFrame, stations: list[dict]) -> pd.DataFrame:
+    low_cost = {s["id"]: s["city_id"] for s in stations if s["kind"] == "low_cost"}
+    mask = frame["station_id"].isin(low_cost.keys()) & (frame["parameter"] == "pm25")
+    if not mask.any():
+        return frame
+    rh = weather.set_index(["city_id", "ts"])["humidity_pct"] if not weather.empty else pd.Series(dtype=float)
+    keys = pd.MultiIndex.from_arrays([frame.loc[mask, "station_id"].map(low_cost), frame.loc[mask, "ts"]])
+    humidity = rh.reindex(keys).to_numpy() if not rh.empty else np.full(mask.sum(), np.nan)
+    frame = frame.copy()
+    # Without the hour's humidity the correction cannot be made: leave the hour out rather than guess.
+    frame.loc[mask, "value"] = epa_pm25_correction(frame.loc[mask, "value"].to_numpy(), humidity)
+    return frame
+
+
+def _number(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _station_row(station: dict, i: int, result, standard: str, history: dict[str, np.ndarray]) -> dict:
+    category = int(result.category[i])
+    info = category_info(standard, category) if category >= 0 else None
+    pollutants = {}
+    for p in POLLUTANTS:
+        if p in result.sub_index and not np.isnan(result.concentration[p][i]):
+            pollutants[p] = {"sub_index": _number(result.sub_index[p][i]),
+                             "concentration": round(float(result.concentration[p][i]), 3), "unit": UNITS[p]}
+    return {
+        "id": station["id"], "code": station["code"], "name": station["name"], "city": station["city"],
+        "timezone": station["timezone"], "lat": station["lat"], "lon": station["lon"], "kind": station["kind"],
+        "aqi": _number(result.aqi[i]), "category": info["name"] if info else None,
+        "color": info["color"] if info else "#9E9E9E",
+        "health_message": info["health_message"] if info else None,
+        "main_pollutant": result.main_pollutant[i], "reason": result.reason[i],
+        "pollutants": pollutants,
+        "reported_hours": int(sum(~np.isnan(history[p][i, 0]) for p in POLLUTANTS)),
+    }
+
+
+def station_history(session: Session, station_id: int, end: datetime, hours: int = 72) -> pd.DataFrame:
+    """The last `hours` hours of a station's valid values (parameter, ts, value, unit)."""
+    frame = queries.station_series(session, station_id, end - timedelta(hours=hours - 1), end + timedelta(hours=1))
+    return frame[frame["quality"] < 2]

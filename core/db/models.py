@@ -1,0 +1,76 @@
+"""Typed SQLAlchemy 2 models: cities, stations, hourly measurements, weather."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class City(Base):
+    __tablename__ = "cities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    country: Mapped[str] = mapped_column(String(80))
+    timezone: Mapped[str] = mapped_column(String(64))  # IANA name; the UI shows this local time
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+
+    stations: Mapped[list[Station]] = relationship(back_populates="city")
+
+
+class Station(Base):
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), index=True)
+    # Nullable: an AirNow data file names a site without its coordinates.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16), default="reference")  # reference | low_cost
+    source: Mapped[str] = mapped_column(String(16), default="simulator")  # simulator | openaq | airnow
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    city: Mapped[City] = relationship(back_populates="stations")
+
+    __table_args__ = (Index("ix_stations_lon_lat", "lon", "lat"),)
+
+
+class Measurement(Base):
+    """One hourly value per station, parameter and UTC hour (PostgreSQL: partitioned by month)."""
+
+    __tablename__ = "measurements"
+
+    station_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # no FK: see migration 0001
+    parameter: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(8))
+    quality: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+    __table_args__ = (
+        Index("ix_measurements_ts", "ts"),
+        {"postgresql_partition_by": "RANGE (ts)"},
+    )
+
+
+class Weather(Base):
+    """Hourly weather per city (the simulator and the forecaster use one series per city)."""
+
+    __tablename__ = "weather"
+
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    temperature_c: Mapped[float | None] = mapped_column(Float)
+    humidity_pct: Mapped[float | None] = mapped_column(Float)
+    wind_speed_ms: Mapped[float | None] = mapped_column(Float)
+    wind_dir_deg: Mapped[float | None] = mapped_column(Float)
+    pressure_hpa: Mapped[float | None] = mapped_column(Float)
+    precipitation_mm: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,112 @@
+"""One settings object: defaults from config/settings.toml, environment variables override."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = ROOT / "config" / "settings.toml"
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept both the plain name (DATABASE_URL) and the prefixed one (AQI_DATABASE_URL)."""
+    return AliasChoices(name.lower(), name.upper(), f"AQI_{name.upper()}")
+
+
+class SettingsError(RuntimeError):
+    """Raised when settings are invalid; the message names each bad setting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AQI_", extra="forbid", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///var/aqi.db", validation_alias=_env("database_url"))
+    redis_url: str = Field("", validation_alias=_env("redis_url"))
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=1, le=65535, validation_alias=_env("port"))
+    environment: Literal["development", "production", "test"] = "development"
+    secret_key: str = Field("", validation_alias=_env("secret_key"))
+
+    pool_size: int = Field(30, ge=1)
+    max_overflow: int = Field(50, ge=0)
+    pool_recycle_s: int = Field(1800, ge=1)
+    pool_timeout_s: float = Field(10, gt=0)
+
+    pg_jit: bool = False
+    pg_work_mem: str = "16MB"
+    pg_random_page_cost: float = Field(1.1, gt=0)
+    pg_effective_io_concurrency: int = Field(200, ge=0, le=1000)
+    pg_effective_cache_size: str = "4GB"
+    pg_statement_timeout_ms: int = Field(30000, ge=0)
+
+    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+
+    seed: int = 42
+    seed_days: int = Field(90, ge=1)
+    seed_stations: int = Field(84, ge=6)
+    live_simulation: bool = True
+
+    map_tiles: str = "https://a.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png"
+    map_tiles_attribution: str = "© OpenStreetMap contributors © CARTO"
+    map_refresh_s: int = Field(60, ge=5)
+    default_standard: Literal["us_epa", "india_naqi", "eea"] = "us_epa"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, url: str) -> str:
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be empty or start with redis://, rediss:// or unix://")
+        return url
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Highest priority first: explicit arguments, environment, then the config file.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, CONFIG_FILE))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, resolved against the repository root when relative."""
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[1]
+        return None if raw in ("", ":memory:") else (ROOT / raw if not raw.startswith("/") else Path(raw))
+
+
+def load_settings(**overrides) -> Settings:
+    """Build settings; invalid values raise SettingsError naming each setting."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None
+    if settings.environment == "production" and not settings.secret_key:
+        raise SettingsError("invalid settings: secret_key: AQI_SECRET_KEY must be set in production")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings."""
+    return load_settings()

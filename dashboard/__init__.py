@@ -1,0 +1,56 @@
+"""The Dash application factory."""
+from __future__ import annotations
+
+import logging
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask import Flask
+from flask_compress import Compress
+from sqlalchemy import Engine
+
+from core.db import engine as db_engine
+from core.db import migrate
+from core.settings import ROOT, Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> dash.Dash:
+    """Build the app: migrate the database, mount the API, register the pages."""
+    settings = settings or get_settings()
+    engine = engine or db_engine.get_engine()
+    db_engine.set_engine(engine)
+    migrate.upgrade(engine)
+
+    server = Flask(__name__)
+    server.config.update(SECRET_KEY=settings.secret_key or None, COMPRESS_MIN_SIZE=1024,
+                         COMPRESS_MIMETYPES=["text/html", "text/css", "application/json", "text/csv",
+                                             "application/javascript", "application/geo+json", "text/javascript"])
+    server.config["AQI_SETTINGS"] = settings
+    Compress(server)
+
+    from dashboard import api, health
+
+    server.register_blueprint(api.blueprint)
+    server.register_blueprint(health.blueprint)
+
+    app = dash.Dash(
+        __name__, server=server, use_pages=True,
+        pages_folder=str(ROOT / "dashboard" / "pages"), assets_folder=str(ROOT / "assets"),
+        title="AQI Predictor", update_title=None, suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = _shell
+    return app
+
+
+def _shell() -> html.Div:
+    links = [dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+             for page in dash.page_registry.values()]
+    navbar = dbc.Navbar(dbc.Container([
+        dbc.NavbarBrand("AQI Predictor", href="/"),
+        dbc.Nav(links, navbar=True, className="ms-auto"),
+    ], fluid=True), color="dark", dark=True, className="mb-2 py-1")
+    return html.Div([navbar, dbc.Container(dash.page_container, fluid=True), dcc.Location(id="url")])

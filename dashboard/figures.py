@@ -1,0 +1,129 @@
+"""Pure figure builders: data in, go.Figure out."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.parameters import UNITS
+
+LABELS = {"aqi": "Overall AQI", "pm25": "PM2.5", "pm10": "PM10", "o3": "O₃", "no2": "NO₂", "so2": "SO₂", "co": "CO"}
+NO_DATA = "#9E9E9E"
+WORLD_OUTLINE = "/assets/world-outline-50m.geojson"
+
+
+def text_color(background: str) -> str:
+    """Black or white, whichever reads better on `background` (#RRGGBB), by WCAG relative luminance."""
+    r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lum = sum(w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+              for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b)))
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#FFFFFF"
+
+
+def chip_style(background: str) -> dict:
+    return {"background": background, "color": text_color(background)}
+
+
+def marker_value(station: dict, pollutant: str, standard: str) -> float | None:
+    """The number a marker shows: the overall index or one pollutant's sub-index."""
+    if pollutant == "aqi":
+        return station["aqi"]
+    entry = station["pollutants"].get(pollutant)
+    return entry["sub_index"] if entry else None
+
+
+def category_of(value: float | None, categories: list[dict]) -> dict | None:
+    """The category whose [low, high] holds value (EEA: the level number)."""
+    if value is None or np.isnan(value):
+        return None
+    for category in categories:
+        if category["high"] is None or value <= category["high"]:
+            return category
+    return categories[-1]
+
+
+def fit_view(lats: list[float], lons: list[float], width_px: int = 900, height_px: int = 560) -> tuple[dict, float]:
+    """Centre and zoom that show every point (MapLibre: 512 px spans 360° of longitude at zoom 0)."""
+    if not lats:
+        return {"lat": 25, "lon": 0}, 1.0
+    lat_span = max(max(lats) - min(lats), 0.05) * 1.3
+    lon_span = max(max(lons) - min(lons), 0.05) * 1.3
+    mid_lat = (max(lats) + min(lats)) / 2
+    # Web Mercator stretches a degree of latitude by 1/cos(lat) relative to a degree of longitude.
+    zoom = min(np.log2(width_px * 360 / (512 * lon_span)),
+               np.log2(height_px * 360 * np.cos(np.radians(mid_lat)) / (512 * lat_span)))
+    return {"lat": mid_lat, "lon": (max(lons) + min(lons)) / 2}, float(np.clip(zoom, 0.5, 13))
+
+
+def map_figure(stations: list[dict], pollutant: str, standard: str, categories: list[dict],
+               tiles: str = "", attribution: str = "", center: dict | None = None, zoom: float = 1.4,
+               selected_id: int | None = None) -> go.Figure:
+    """Stations as markers coloured by category; reference monitors as circles, sensors smaller."""
+    fig = go.Figure()
+    label = "Level" if standard == "eea" else "AQI"
+    for kind, size, name in (("reference", 15, "Reference monitor"), ("low_cost", 10, "Low-cost sensor")):
+        group = [s for s in stations if s["kind"] == kind]
+        if not group:
+            continue
+        values = [marker_value(s, pollutant, standard) for s in group]
+        cats = [category_of(v, categories) for v in values]
+        text = [f"<b>{s['name']}</b><br>{s['city']} · {name}<br>"
+                + (f"{label} {v:.0f} — {c['name']}" if c else "no current reading")
+                for s, v, c in zip(group, values, cats)]
+        fig.add_trace(go.Scattermap(
+            lat=[s["lat"] for s in group], lon=[s["lon"] for s in group], mode="markers", name=name,
+            marker={"size": size, "color": [c["color"] if c else NO_DATA for c in cats], "opacity": 0.95},
+            text=text, hovertemplate="%{text}<extra></extra>", customdata=[s["id"] for s in group],
+            showlegend=False,
+        ))
+    if selected_id is not None:
+        chosen = [s for s in stations if s["id"] == selected_id]
+        if chosen:
+            fig.add_trace(go.Scattermap(lat=[chosen[0]["lat"]], lon=[chosen[0]["lon"]], mode="markers",
+                                        marker={"size": 26, "color": "#1565C0", "opacity": 0.35},
+                                        hoverinfo="skip", showlegend=False))
+            fig.data = fig.data[-1:] + fig.data[:-1]  # the halo goes under the markers
+    # The style is local (no style.json to fetch): with no internet, tiles are absent but the outline from
+    # our own assets and the markers still show.
+    layers = [{"sourcetype": "geojson", "source": WORLD_OUTLINE, "type": "line", "color": "#7a7a7a",
+               "line": {"width": 0.7}, "below": "traces"}]
+    if tiles:
+        layers.insert(0, {"sourcetype": "raster", "source": [tiles], "sourceattribution": attribution,
+                          "below": "traces"})
+    fig.update_layout(
+        map={"style": "white-bg", "center": center or {"lat": 25, "lon": 20}, "zoom": zoom, "layers": layers},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="map", clickmode="event",
+    )
+    return fig
+
+
+def history_figure(history: pd.DataFrame, timezone: str, categories_by_pollutant: dict | None = None) -> go.Figure:
+    """The last hours per pollutant as small multiples, in the station's local time."""
+    pollutants = [p for p in UNITS if p in set(history["parameter"])]
+    if not pollutants:
+        fig = go.Figure()
+        fig.add_annotation(text="No readings in the last 72 hours", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+        fig.update_layout(xaxis_visible=False, yaxis_visible=False, height=200, margin={"t": 10, "b": 10})
+        return fig
+    fig = make_subplots(rows=len(pollutants), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=[f"{LABELS[p]} ({UNITS[p]})" for p in pollutants])
+    tz = ZoneInfo(timezone)
+    for row, p in enumerate(pollutants, start=1):
+        part = history[history["parameter"] == p].sort_values("ts")
+        # Reindex to every hour so that gaps show as breaks, not as straight lines.
+        hours = pd.date_range(part["ts"].min(), part["ts"].max(), freq="h")
+        part = part.set_index("ts").reindex(hours)
+        fig.add_trace(go.Scatter(x=part.index.tz_convert(tz), y=part["value"], mode="lines", name=LABELS[p],
+                                 line={"width": 1.6, "color": "#37474F"}, connectgaps=False,
+                                 hovertemplate=f"%{{x|%a %H:%M}}<br>%{{y:.1f}} {UNITS[p]}<extra></extra>"),
+                      row=row, col=1)
+    fig.update_layout(height=110 * len(pollutants) + 40, showlegend=False, template="plotly_white",
+                      margin={"l": 40, "r": 10, "t": 24, "b": 24})
+    fig.update_annotations(font_size=11, x=0, xanchor="left")
+    fig.update_yaxes(rangemode="tozero", tickfont_size=10)
+    fig.update_xaxes(tickformat="%a %H:%M", tickfont_size=10)
+    return fig
