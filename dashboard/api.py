@@ -1,6 +1,7 @@
 """The JSON API under /api/v1: one error shape, validated parameters, paginated lists."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Literal
 
@@ -59,6 +60,9 @@ def _http_error(exc: HTTPException):
 
 def params(model: type[BaseModel]) -> BaseModel:
     """Validate the query string against `model`; a 400 naming the parameter otherwise."""
+    repeated = [name for name in request.args if len(request.args.getlist(name)) > 1]
+    if repeated:
+        raise APIError(400, "invalid_parameter", f"{repeated[0]}: given more than once")
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
@@ -97,9 +101,11 @@ class NowcastQuery(Query):
         for item in items:
             if item.strip():
                 try:
-                    float(item)
+                    number = float(item)
                 except ValueError:
-                    raise ValueError(f"'{item}' is not a number (leave an item empty for a missing hour)") from None
+                    number = math.nan
+                if not math.isfinite(number):
+                    raise ValueError(f"'{item}' is not a number (leave an item empty for a missing hour)")
         return raw
 
 
@@ -201,11 +207,22 @@ def aqi_current():
         if q.city is not None and not any(c["name"] == q.city for c in queries.cities(session)):
             raise APIError(404, "not_found", f"no city named '{q.city}'")
         snapshot = station_snapshot(session, q.standard, city=q.city)
-    rows = snapshot["stations"]
+    rows = [_eea_levels(r) for r in snapshot["stations"]] if q.standard == "eea" else snapshot["stations"]
     start = (q.page - 1) * q.limit
     return json_response({"data": rows[start:start + q.limit],
                           "meta": {"page": q.page, "limit": q.limit, "found": len(rows),
                                    "as_of": snapshot["as_of"], "standard": q.standard}})
+
+
+def _eea_levels(row: dict) -> dict:
+    """EEA has levels, not an index number: name them as /aqi/calculate does."""
+    pollutants = {p: {"level": v.pop("sub_index"), **v} for p, v in row["pollutants"].items()}
+    return {**row, "aqi": None, "level": row["aqi"], "pollutants": pollutants}
+
+
+def api_http_error(exc: HTTPException):
+    """App-level: errors raised before a blueprint view is chosen (405, 404 on /api) in the one shape."""
+    return _http_error(exc)
 
 
 @blueprint.route("/", defaults={"rest": ""})

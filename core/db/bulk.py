@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
@@ -27,6 +28,11 @@ def upsert_measurements(conn: Connection, frame: pd.DataFrame) -> int:
     frame = frame[MEASUREMENT_COLUMNS]
     if conn.dialect.name == "postgresql":
         ensure_partitions(conn, frame["ts"].min(), frame["ts"].max())
+        # Primary-key order within each day: B-tree inserts land next to each other (about 2× faster COPY)
+        # while a day's rows stay together on disk for the recent-hours queries.
+        hours = frame["ts"].astype("datetime64[us, UTC]").astype("int64").to_numpy() // 3_600_000_000
+        parameter = pd.factorize(frame["parameter"], sort=True)[0]
+        frame = frame.iloc[np.lexsort((hours, parameter, frame["station_id"].to_numpy(), hours // 24))]
         return _pg_copy_upsert(conn, "measurements", frame, ["station_id", "parameter", "ts"])
     return _sqlite_upsert(conn, "measurements", frame, ["station_id", "parameter", "ts"])
 
@@ -57,6 +63,38 @@ def _csv_chunks(frame: pd.DataFrame):
         yield buf.getvalue()
 
 
+PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00Z, PostgreSQL's binary timestamp origin, in µs
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+BINARY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def measurement_copy_chunks(frame: pd.DataFrame, rows_per_chunk: int = 200_000):
+    """PostgreSQL binary COPY data for measurement rows, built with numpy (no per-row Python).
+
+    Rows sharing a (parameter, unit) pair have a fixed width, so each group is one structured array.
+    """
+    yield BINARY_HEADER
+    ts_us = frame["ts"].dt.tz_convert("UTC").astype("datetime64[us, UTC]").astype("int64").to_numpy() - PG_EPOCH_US
+    parameter, unit = frame["parameter"].astype(str).to_numpy(), frame["unit"].astype(str).to_numpy()
+    for (p, u), index in frame.groupby([parameter, unit], sort=False).indices.items():
+        pb, ub = p.encode(), u.encode()
+        dtype = np.dtype([("n", ">i2"), ("l1", ">i4"), ("station", ">i4"), ("l2", ">i4"), ("p", f"S{len(pb)}"),
+                          ("l3", ">i4"), ("ts", ">i8"), ("l4", ">i4"), ("value", ">f8"), ("l5", ">i4"),
+                          ("u", f"S{len(ub)}"), ("l6", ">i4"), ("quality", ">i2")])
+        for start in range(0, len(index), rows_per_chunk):
+            part = index[start:start + rows_per_chunk]
+            rows = np.empty(len(part), dtype)
+            rows["n"], rows["l1"], rows["l2"], rows["l3"], rows["l4"], rows["l5"], rows["l6"] = (
+                6, 4, len(pb), 8, 8, len(ub), 2)
+            rows["station"] = frame["station_id"].to_numpy()[part]
+            rows["p"], rows["u"] = pb, ub
+            rows["ts"] = ts_us[part]
+            rows["value"] = frame["value"].to_numpy()[part]
+            rows["quality"] = frame["quality"].to_numpy()[part]
+            yield rows.tobytes()
+    yield BINARY_TRAILER
+
+
 def _range_is_empty(conn: Connection, table: str, frame: pd.DataFrame) -> bool:
     return conn.execute(text(f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE ts BETWEEN :a AND :b)"),
                         {"a": frame["ts"].min(), "b": frame["ts"].max()}).scalar_one()
@@ -65,14 +103,16 @@ def _range_is_empty(conn: Connection, table: str, frame: pd.DataFrame) -> bool:
 def _pg_copy_upsert(conn: Connection, table: str, frame: pd.DataFrame, key: list[str]) -> int:
     columns = ", ".join(frame.columns)
     raw = conn.connection.driver_connection  # psycopg 3 connection, same transaction
+    binary = table == "measurements"  # fixed columns, no NULLs: the fast binary format applies
     # Fresh hours (the usual case) go straight in; overlapping hours go through a staging table.
     direct = _range_is_empty(conn, table, frame) and not frame.duplicated(key).any()
     target = table if direct else f"_stage_{table}"
     with raw.cursor() as cur:
         if not direct:
             cur.execute(f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-        with cur.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-            for chunk in _csv_chunks(frame):
+        fmt, chunks = ("binary", measurement_copy_chunks(frame)) if binary else ("csv", _csv_chunks(frame))
+        with cur.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT {fmt})") as copy:
+            for chunk in chunks:
                 copy.write(chunk)
         if not direct:
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in frame.columns if c not in key)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -18,8 +18,11 @@ def _config(connection) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent)."""
+    """Bring the schema to `revision` (idempotent; safe when several workers start at once)."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Workers starting together would race to create the same tables: one migrates, the rest wait.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('aqi-migrate'))"))
         command.upgrade(_config(conn), revision)
 
 

@@ -51,7 +51,7 @@ def parse_openaq(text: str, path: str | Path) -> ImportResult:
     parsed = pd.to_datetime(
         pd.Series([u if m else None for u, m in zip(dt_uniques, matches)], dtype=object),
         format="ISO8601", utc=True, errors="coerce",
-    )
+    ) - pd.Timedelta(hours=1)  # OpenAQ stamps the END of each hourly average; we store the hour's start
     dt_ok = parsed.notna().to_numpy(dtype=bool)
     offsets = np.array([_offset_hours(m) for m in matches], dtype=float)
 

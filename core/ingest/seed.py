@@ -56,7 +56,7 @@ def append_new_hours(engine: Engine, n_stations: int, seed: int = 42, now: datet
     """Simulate and load the hours after the newest simulated one, up to now; returns rows written."""
     now = now or current_hour()
     with engine.connect() as conn:
-        last = conn.execute(select(func.max(Measurement.ts)).join(Station)
+        last = conn.execute(select(func.max(Measurement.ts)).join(Station, Station.id == Measurement.station_id)
                             .where(Station.source == "simulator")).scalar_one_or_none()
     if last is None:
         return 0

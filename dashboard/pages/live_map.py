@@ -79,8 +79,8 @@ def update_map(standard: str, pollutant: str, city: str, _tick, selected: int | 
     reported = sum(1 for s in stations if marker_value(s, pollutant, standard) is not None)
     legend = [html.Span(c["name"], className="legend-chip", style=chip_style(c["color"])) for c in cats]
     legend.append(html.Span("No data", className="legend-chip", style=chip_style(NO_DATA)))
-    legend.append(html.Span("Large dots: reference monitors · small dots: low-cost sensors (PM2.5 EPA-corrected)",
-                            className="small text-muted ms-2"))
+    legend.append(html.Div("Large dots: reference monitors · small dots: low-cost sensors (PM2.5 EPA-corrected)",
+                           className="small text-muted"))
     as_of = snapshot["as_of"]
     when = as_of.strftime("%Y-%m-%d %H:00 UTC") if as_of else "no data yet"
     return fig, legend, f"As of {when} · {reported} of {len(stations)} stations reporting {LABELS[pollutant]}"

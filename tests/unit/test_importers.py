@@ -63,14 +63,15 @@ def test_openaq_csv_gives_station_from_the_data():
 def test_openaq_local_time_with_offset_becomes_utc():
     m = parse_file(OPENAQ_CSV).measurements
     first = m[(m.parameter == "pm25")].iloc[0]
-    assert first.ts == pd.Timestamp("2024-01-01T08:00:00Z")  # 01:00-07:00
+    # 01:00-07:00 is 08:00Z, the END of OpenAQ's hourly average: stored as the hour starting 07:00Z
+    assert first.ts == pd.Timestamp("2024-01-01T07:00:00Z")
     assert str(m["ts"].dtype) == "datetime64[us, UTC]"
 
 
 def test_openaq_half_hour_offset_is_floored_to_the_utc_hour():
     result = parse_file(OPENAQ_GZ)
     m = result.measurements
-    assert sorted(set(m["ts"])) == [pd.Timestamp("2023-12-31T19:00Z"), pd.Timestamp("2023-12-31T20:00Z")]
+    assert sorted(set(m["ts"])) == [pd.Timestamp("2023-12-31T18:00Z"), pd.Timestamp("2023-12-31T19:00Z")]
     assert result.stations[0].utc_offset_hours == 5.5
 
 

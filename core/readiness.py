@@ -1,0 +1,27 @@
+"""Readiness checks of each dependency, reported without raising."""
+from __future__ import annotations
+
+import redis
+from sqlalchemy import Engine, text
+
+from core.db.migrate import current_revision
+
+
+def database(engine: Engine) -> dict:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "dialect": engine.dialect.name, "revision": current_revision(engine)}
+    except Exception as exc:  # this check exists to say what is down, not to fail
+        return {"status": "down", "error": type(exc).__name__}
+
+
+def cache(redis_url: str) -> dict:
+    if not redis_url:
+        return {"status": "ok", "backend": "in-process"}
+    try:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        return {"status": "ok", "backend": "redis"}
+    except redis.RedisError as exc:
+        return {"status": "down", "backend": "redis", "error": type(exc).__name__}

@@ -1,0 +1,67 @@
+"""Browser fixtures: headless Chromium with WebGL (SwiftShader) for the dash_duo tests."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.common.keys import Keys
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path("/tmp/shots")
+
+os.environ.setdefault("DASH_TEST_CHROMEPATH", CHROMIUM)
+
+
+def pytest_setup_options():
+    """Chromium options for dash_duo: map traces are WebGL, which headless Chromium has only via SwiftShader."""
+    options = Options()
+    options.binary_location = os.environ["DASH_TEST_CHROMEPATH"]
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    return options
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browser_tools():
+    if not shutil.which("chromedriver") or not Path(os.environ["DASH_TEST_CHROMEPATH"]).exists():
+        pytest.skip("chromium and chromedriver are needed for the browser tests")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture()
+def shot(dash_duo):
+    """Save the page as /tmp/shots/<name>.png."""
+    def save(name: str) -> Path:
+        path = SHOTS / f"{name}.png"
+        dash_duo.driver.save_screenshot(str(path))
+        return path
+    return save
+
+
+@pytest.fixture()
+def choose(dash_duo):
+    """Pick an option of a Dash 4 dcc.Dropdown by its label.
+
+    Dash 4's Dropdown is a <button id=...> that opens a Radix popover (rendered in a portal, not inside the
+    button) holding a search box and <label role="option"> rows.
+    """
+    def pick(dropdown_id: str, label: str) -> None:
+        dash_duo.find_element(f"#{dropdown_id}").click()
+        dash_duo.wait_for_element(".dash-dropdown-content [role=option]")
+        options = dash_duo.find_elements(".dash-dropdown-content [role=option]")
+        matches = [o for o in options if o.text == label]
+        assert matches, f"{label!r} is not among {[o.text for o in options]}"
+        if matches[0].get_attribute("aria-selected") == "true":
+            # Picking the current value leaves the popover open.
+            dash_duo.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        else:
+            matches[0].click()
+        until(lambda: dash_duo.driver.execute_script("return !document.querySelector('.dash-dropdown-content')"),
+              timeout=5)
+        dash_duo.wait_for_text_to_equal(f"#{dropdown_id} .dash-dropdown-value", label)
+    return pick

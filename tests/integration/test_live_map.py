@@ -1,0 +1,184 @@
+"""The live map in a real browser: markers, legend per standard, city filter, the station panel."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.common.by import By
+
+GRAPH = "document.querySelector('#map-graph .js-plotly-plot')"
+US_EPA_COLOURS = {"#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#8F3F97", "#7E0023"}
+NO_DATA = "#9E9E9E"
+LEGENDS = {
+    "US EPA": ["Good", "Moderate", "Unhealthy for Sensitive Groups", "Unhealthy", "Very Unhealthy", "Hazardous"],
+    "India NAQI": ["Good", "Satisfactory", "Moderately polluted", "Poor", "Very Poor", "Severe"],
+    "European EAQI": ["Good", "Fair", "Moderate", "Poor", "Very poor", "Extremely poor"],
+}
+# Dash rebuilds clickData from data[curveNumber].customdata[pointNumber], so the event must name the real point.
+CLICK_STATION = f"""
+const gd = {GRAPH}, id = arguments[0];
+for (let c = 0; c < gd.data.length; c++) {{
+  const p = (gd.data[c].customdata || []).indexOf(id);
+  if (p >= 0) {{
+    gd.emit('plotly_click', {{points: [{{curveNumber: c, pointNumber: p, customdata: id}}]}});
+    return gd.data[c].text[p];
+  }}
+}}
+return null;
+"""
+
+
+def open_map(dash_duo, app) -> None:
+    dash_duo.start_server(app)
+    dash_duo.wait_for_element("#map-graph .js-plotly-plot", timeout=20)
+    dash_duo.wait_for_contains_text("#map-as-of", "stations reporting", timeout=20)
+
+
+def markers(dash_duo) -> list[dict]:
+    """Every station marker in the rendered figure: id, colour and hover text."""
+    traces = dash_duo.driver.execute_script(f"return {GRAPH}.data.map(t => "
+                                            "({ids: t.customdata || [], colors: t.marker.color, text: t.text || []}))")
+    return [{"id": i, "color": c, "text": t}
+            for tr in traces for i, c, t in zip(tr["ids"], tr["colors"], tr["text"])]
+
+
+def wait_for_map_drawn(dash_duo, count: int) -> None:
+    """Wait until MapLibre has drawn `count` station circles with WebGL (the plotly figure alone is not enough)."""
+    until(lambda: dash_duo.driver.execute_script(
+        f"const m = {GRAPH}._fullLayout.map._subplot.map;"
+        "return m.loaded() && m.queryRenderedFeatures().filter(f => f.layer.type === 'circle').length"
+    ) == count, timeout=30)
+
+
+def reporting(dash_duo) -> tuple[int, int]:
+    found = re.search(r"(\d+) of (\d+) stations reporting", dash_duo.find_element("#map-as-of").text)
+    assert found, dash_duo.find_element("#map-as-of").text
+    return int(found[1]), int(found[2])
+
+
+def legend(dash_duo) -> list[str]:
+    return [chip.text for chip in dash_duo.find_elements("#map-legend .legend-chip")]
+
+
+def choose_standard(dash_duo, label: str) -> None:
+    dash_duo.driver.find_element(By.XPATH, f"//*[@id='map-standard']//label[normalize-space()='{label}']").click()
+
+
+def contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in re.findall(r"\d+", css)[:3]]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_map_page_shows_every_station_in_category_colours(dash_duo, app, shot):
+    open_map(dash_duo, app)
+    links = [a.text for a in dash_duo.find_elements(".navbar .nav-link")]
+    assert links == ["Live map", "AQI calculator"]
+
+    stations = markers(dash_duo)
+    assert stations, "the map has no station markers"
+    assert len({s["id"] for s in stations}) == len(stations)
+    assert {s["color"] for s in stations} <= US_EPA_COLOURS | {NO_DATA}
+    assert {s["color"] for s in stations} & US_EPA_COLOURS, "no station has a category colour"
+    reported, total = reporting(dash_duo)
+    assert total == len(stations)
+    assert reported == sum(s["color"] != NO_DATA for s in stations)
+    assert dash_duo.find_element("#map-as-of").text.startswith("As of 2026-11-20 12:00 UTC")
+
+    wait_for_map_drawn(dash_duo, len(stations))
+    shot("map_all_stations")
+    assert dash_duo.get_logs() == []
+
+
+def test_legend_follows_the_standard(dash_duo, app, shot):
+    open_map(dash_duo, app)
+    assert legend(dash_duo) == LEGENDS["US EPA"] + ["No data"]
+
+    choose_standard(dash_duo, "India NAQI")
+    dash_duo.wait_for_text_to_equal("#map-legend .legend-chip:nth-child(2)", "Satisfactory")
+    assert legend(dash_duo) == LEGENDS["India NAQI"] + ["No data"]
+    shot("map_legend_india")
+
+    choose_standard(dash_duo, "European EAQI")
+    dash_duo.wait_for_text_to_equal("#map-legend .legend-chip:nth-child(2)", "Fair")
+    assert legend(dash_duo) == LEGENDS["European EAQI"] + ["No data"]
+    eea_colours = dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#map-legend .legend-chip'))"
+        ".map(e => getComputedStyle(e).backgroundColor)")
+    until(lambda: not {s["color"] for s in markers(dash_duo)} & (US_EPA_COLOURS - {"#FFFF00"}), timeout=10)
+    shot("map_legend_eea")
+
+    # Every chip's text must stay readable on its category colour (WCAG AA for small text).
+    for chip in dash_duo.find_elements("#map-legend .legend-chip"):
+        fg, bg = (dash_duo.driver.execute_script(f"return getComputedStyle(arguments[0]).{p}", chip)
+                  for p in ("color", "backgroundColor"))
+        assert contrast(fg, bg) >= 4.5, (chip.text, fg, bg)
+    assert len(set(eea_colours)) == len(eea_colours)
+
+
+def test_choosing_a_city_keeps_only_its_stations(dash_duo, app, choose, shot):
+    open_map(dash_duo, app)
+    everywhere = markers(dash_duo)
+
+    choose("map-city", "Delhi")
+    until(lambda: len(markers(dash_duo)) < len(everywhere), timeout=10)
+    in_delhi = markers(dash_duo)
+    assert in_delhi
+    assert all("<br>Delhi · " in s["text"] for s in in_delhi), [s["text"] for s in in_delhi]
+    assert {s["id"] for s in in_delhi} == {s["id"] for s in everywhere if "<br>Delhi · " in s["text"]}
+    dash_duo.wait_for_contains_text("#map-as-of", f"of {len(in_delhi)} stations reporting")
+
+    wait_for_map_drawn(dash_duo, len(in_delhi))
+    shot("map_city_delhi")
+
+
+def test_clicking_a_station_opens_its_panel_with_72_hours(dash_duo, app, shot):
+    open_map(dash_duo, app)
+    dash_duo.wait_for_text_to_equal("#map-station-panel", "Click a station on the map to see its AQI, main "
+                                                           "pollutant, health advice and the last 72 hours.")
+    stations = markers(dash_duo)
+    # Dash binds its click listener once Plotly has finished drawing the map.
+    wait_for_map_drawn(dash_duo, len(stations))
+    station = next(s for s in stations if s["color"] != NO_DATA)
+    hover = dash_duo.driver.execute_script(CLICK_STATION, station["id"])
+    name = re.match(r"<b>(.+?)</b>", hover)[1]
+    aqi = re.search(r"AQI (\d+) — ", hover)[1]
+
+    dash_duo.wait_for_text_to_equal("#map-station-name", name, timeout=15)
+    dash_duo.wait_for_text_to_equal("#map-station-aqi", aqi)
+    # The chosen station gets a halo: one extra trace, under the markers, at the station.
+    until(lambda: dash_duo.driver.execute_script(f"return {GRAPH}.data.length") == 3, timeout=10)
+
+    dash_duo.wait_for_element("#map-station-panel .js-plotly-plot")
+    history = dash_duo.driver.execute_script(
+        "return document.querySelector('#map-station-panel .js-plotly-plot').data.map(t => ({name: t.name, x: t.x}))")
+    assert history, "the 72-hour chart has no traces"
+    table = [row.text.split("\n")[0].split(" ")[0]
+             for row in dash_duo.find_elements("#map-station-panel tbody tr")]
+    assert [t["name"] for t in history] == table
+    for trace in history:
+        times = [datetime.fromisoformat(x) for x in trace["x"]]
+        assert times and max(times) - min(times) <= timedelta(hours=72), trace["name"]
+    assert dash_duo.find_elements("#map-station-panel .js-plotly-plot .scatterlayer .trace path.js-line")
+    shot("map_station_panel")
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.xfail(reason="app bug: the panel formats local time as %H:00, so Delhi (UTC+5:30) shows 17:00",
+                   strict=False)
+def test_panel_shows_local_time_in_half_hour_zones(dash_duo, app):
+    open_map(dash_duo, app)
+    stations = markers(dash_duo)
+    wait_for_map_drawn(dash_duo, len(stations))
+    delhi = next(s for s in stations if "<br>Delhi · " in s["text"])
+    dash_duo.driver.execute_script(CLICK_STATION, delhi["id"])
+    dash_duo.wait_for_element("#map-station-name", timeout=15)
+    header = dash_duo.find_element("#map-station-panel .card-header").text
+    # As of 2026-11-20 12:00 UTC; Asia/Kolkata is UTC+5:30.
+    assert "Fri 20 Nov 17:30 local" in header, header

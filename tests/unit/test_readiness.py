@@ -1,0 +1,29 @@
+"""Readiness checks against the real local Redis and a port where nothing listens."""
+import socket
+
+from core import readiness
+from tests.conftest import TEST_REDIS_URL
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_cache_is_in_process_without_redis_url():
+    assert readiness.cache("") == {"status": "ok", "backend": "in-process"}
+
+
+def test_cache_reports_a_live_redis():
+    assert readiness.cache(TEST_REDIS_URL) == {"status": "ok", "backend": "redis"}
+
+
+def test_cache_reports_redis_down_without_raising():
+    report = readiness.cache(f"redis://127.0.0.1:{_free_port()}/0")
+    assert report["status"] == "down" and report["error"] == "ConnectionError"
+
+
+def test_database_reports_ok_with_revision(sqlite_engine):
+    report = readiness.database(sqlite_engine)
+    assert report == {"status": "ok", "dialect": "sqlite", "revision": "0001"}
