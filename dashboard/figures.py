@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from core.parameters import UNITS
 
+STANDARDS = {"us_epa": "US EPA", "india_naqi": "India NAQI", "eea": "European EAQI"}
 LABELS = {"aqi": "Overall AQI", "pm25": "PM2.5", "pm10": "PM10", "o3": "O₃", "no2": "NO₂", "so2": "SO₂", "co": "CO"}
 NO_DATA = "#9E9E9E"
 WORLD_OUTLINE = "/assets/world-outline-50m.geojson"
@@ -58,11 +59,45 @@ def fit_view(lats: list[float], lons: list[float], width_px: int = 900, height_p
     return {"lat": mid_lat, "lon": (max(lons) + min(lons)) / 2}, float(np.clip(zoom, 0.5, 13))
 
 
+def convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Andrew's monotone chain; the closed outline around (lon, lat) points."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+
+    def half(seq):
+        out: list[tuple[float, float]] = []
+        for p in seq:
+            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
+                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
+                out.pop()
+            out.append(p)
+        return out[:-1]
+
+    hull = half(pts) + half(reversed(pts))
+    return hull + hull[:1]
+
+
+def city_outlines(stations: list[dict], pad: float = 0.15) -> go.Scattermap:
+    """Each city's station network outlined, padded outwards: context when no tiles load."""
+    lats: list[float | None] = []
+    lons: list[float | None] = []
+    for city in sorted({s["city"] for s in stations}):
+        hull = convex_hull([(s["lon"], s["lat"]) for s in stations if s["city"] == city])
+        if len(hull) < 4:
+            continue
+        cx, cy = np.mean([p[0] for p in hull[:-1]]), np.mean([p[1] for p in hull[:-1]])
+        lons += [cx + (x - cx) * (1 + pad) for x, _ in hull] + [None]
+        lats += [cy + (y - cy) * (1 + pad) for _, y in hull] + [None]
+    return go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1, "color": "#90A4AE"},
+                         hoverinfo="skip", showlegend=False, name="city outline")
+
+
 def map_figure(stations: list[dict], pollutant: str, standard: str, categories: list[dict],
                tiles: str = "", attribution: str = "", center: dict | None = None, zoom: float = 1.4,
                selected_id: int | None = None) -> go.Figure:
     """Stations as markers coloured by category; reference monitors as circles, sensors smaller."""
-    fig = go.Figure()
+    fig = go.Figure(city_outlines(stations))
     label = "Level" if standard == "eea" else "AQI"
     for kind, size, name in (("reference", 15, "Reference monitor"), ("low_cost", 10, "Low-cost sensor")):
         group = [s for s in stations if s["kind"] == kind]
@@ -85,7 +120,7 @@ def map_figure(stations: list[dict], pollutant: str, standard: str, categories: 
             fig.add_trace(go.Scattermap(lat=[chosen[0]["lat"]], lon=[chosen[0]["lon"]], mode="markers",
                                         marker={"size": 26, "color": "#1565C0", "opacity": 0.35},
                                         hoverinfo="skip", showlegend=False))
-            fig.data = fig.data[-1:] + fig.data[:-1]  # the halo goes under the markers
+            fig.data = fig.data[:1] + fig.data[-1:] + fig.data[1:-1]  # the halo goes under the markers
     # The style is local (no style.json to fetch): with no internet, tiles are absent but the outline from
     # our own assets and the markers still show.
     layers = [{"sourcetype": "geojson", "source": WORLD_OUTLINE, "type": "line", "color": "#7a7a7a",

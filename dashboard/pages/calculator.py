@@ -6,8 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from core.aqi.calculator import POLLUTANT_CODES, AQIError, calculate, concentration_range
-from dashboard.figures import chip_style
-from dashboard.pages.live_map import STANDARDS
+from core.aqi.current import categories
+from dashboard.figures import STANDARDS, chip_style
 
 dash.register_page(__name__, path="/calculator", name="AQI calculator", title="AQI calculator")
 
@@ -77,5 +77,21 @@ def index_to_concentration(standard: str, pollutant: str, unit: str, aqi: str | 
         return dbc.Alert(message, color="danger", className="py-2")
     high = "and above" if result["high"] is None else f"to {result['high']:g}"
     return dbc.Alert([html.Div(f"{result['low']:g} {high} {result['unit']}", className="fw-bold", id="calc-range-text"),
-                      html.Div(result["category"], className="small")], color="light",
-                     style={"borderLeft": f"8px solid {result['color']}"})
+                      html.Div(result["category"], className="small"),
+                      html.Div(_category_span(standard, pollutant, result, unit), className="small text-muted",
+                               id="calc-category-range")],
+                     color="light", style={"borderLeft": f"8px solid {result['color']}"})
+
+
+def _category_span(standard: str, pollutant: str, result: dict, unit: str) -> str:
+    """The concentrations of the whole category, for context (EEA levels are already whole bands)."""
+    if standard == "eea":
+        return ""
+    band = next(c for c in categories(standard) if c["name"] == result["category"])
+    try:
+        low = concentration_range(standard, pollutant, band["low"], unit or None)["low"]
+        top = band["high"] and concentration_range(standard, pollutant, band["high"], unit or None)["high"]
+    except AQIError:
+        return ""  # a band edge this averaging period cannot reach (e.g. 1-hour ozone below 101)
+    upper = f"to {top:g}" if top is not None else "and above"
+    return f"The whole category ({band['low']}–{band['high'] or '…'}) spans {low:g} {upper} {result['unit']}."

@@ -13,12 +13,10 @@ from core.aqi.current import categories
 from core.db import engine as db_engine
 from core.db import queries
 from core.settings import get_settings
-from dashboard.figures import (LABELS, NO_DATA, category_of, chip_style, fit_view, history_figure, map_figure,
-                               marker_value)
+from dashboard.figures import (LABELS, NO_DATA, STANDARDS, category_of, chip_style, fit_view, history_figure,
+                               map_figure, marker_value)
 
 dash.register_page(__name__, path="/", name="Live map", title="Live AQI map")
-
-STANDARDS = {"us_epa": "US EPA", "india_naqi": "India NAQI", "eea": "European EAQI"}
 
 
 def layout(**_query) -> html.Div:
@@ -118,13 +116,13 @@ def _panel(station: dict, standard: str, as_of: datetime, history) -> dbc.Card:
     rows = []
     for p, entry in station["pollutants"].items():
         cat = category_of(entry["sub_index"], cats)
-        rows.append(html.Tr([html.Td(LABELS[p]), html.Td(f"{entry['concentration']:g} {entry['unit']}"),
+        rows.append(html.Tr([html.Td(LABELS[p]), html.Td(f"{entry['concentration']:.{2 if p == 'co' else 1}f} {entry['unit']}"),
                              html.Td("—" if entry["sub_index"] is None else f"{entry['sub_index']:.0f}"),
                              html.Td(html.Span(cat["name"] if cat else "—", className="legend-chip",
                                                style=chip_style(cat["color"] if cat else "#E0E0E0")))]))
     return dbc.Card([
         dbc.CardHeader([html.Div(station["name"], className="fw-bold", id="map-station-name"),
-                        html.Div(f"{station['city']} · {kind} · {local:%a %d %b %H:00} local",
+                        html.Div(f"{station['city']} · {kind} · {local:%a %d %b %H:%M} local",
                                  className="small text-muted")]),
         dbc.CardBody([
             html.Div([
