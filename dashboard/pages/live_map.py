@@ -27,13 +27,13 @@ def layout(**_query) -> html.Div:
         dbc.Col([dbc.Label("City", html_for="map-city", className="small mb-0"),
                  dcc.Dropdown(id="map-city", options=[{"label": "All cities", "value": ""}]
                               + [{"label": c, "value": c} for c in city_names], value="", clearable=False)],
-                xs=12, md=3),
+                xs=12, md=4, xl=2),
         dbc.Col([dbc.Label("Standard", className="small mb-0 d-block"),
                  dbc.RadioItems(id="map-standard", value=settings.default_standard, inline=True,
-                                options=[{"label": v, "value": k} for k, v in STANDARDS.items()])], xs=12, md=4),
+                                options=[{"label": v, "value": k} for k, v in STANDARDS.items()])], xs=12, md=8, xl=4),
         dbc.Col([dbc.Label("Show", className="small mb-0 d-block"),
                  dbc.RadioItems(id="map-pollutant", value="aqi", inline=True,
-                                options=[{"label": v, "value": k} for k, v in LABELS.items()])], xs=12, md=5),
+                                options=[{"label": v, "value": k} for k, v in LABELS.items()])], xs=12, xl=6),
     ], className="g-2 mb-2 align-items-end")
     return html.Div([
         controls,
