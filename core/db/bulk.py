@@ -32,8 +32,12 @@ def upsert_measurements(conn: Connection, frame: pd.DataFrame) -> int:
         # while a day's rows stay together on disk for the recent-hours queries.
         hours = frame["ts"].astype("datetime64[us, UTC]").astype("int64").to_numpy() // 3_600_000_000
         parameter = pd.factorize(frame["parameter"], sort=True)[0]
-        frame = frame.iloc[np.lexsort((hours, parameter, frame["station_id"].to_numpy(), hours // 24))]
-        return _pg_copy_upsert(conn, "measurements", frame, ["station_id", "parameter", "ts"])
+        station = frame["station_id"].to_numpy()
+        order = np.lexsort((hours, parameter, station, hours // 24))
+        # Sorted, a repeated (station, parameter, hour) sits next to its twin: an O(n) check.
+        key = np.stack([station[order], parameter[order], hours[order]])
+        repeated = bool((key[:, 1:] == key[:, :-1]).all(axis=0).any())
+        return _pg_copy_upsert(conn, "measurements", frame.iloc[order], ["station_id", "parameter", "ts"], repeated)
     return _sqlite_upsert(conn, "measurements", frame, ["station_id", "parameter", "ts"])
 
 
@@ -100,12 +104,15 @@ def _range_is_empty(conn: Connection, table: str, frame: pd.DataFrame) -> bool:
                         {"a": frame["ts"].min(), "b": frame["ts"].max()}).scalar_one()
 
 
-def _pg_copy_upsert(conn: Connection, table: str, frame: pd.DataFrame, key: list[str]) -> int:
+def _pg_copy_upsert(conn: Connection, table: str, frame: pd.DataFrame, key: list[str],
+                    repeated: bool | None = None) -> int:
     columns = ", ".join(frame.columns)
     raw = conn.connection.driver_connection  # psycopg 3 connection, same transaction
     binary = table == "measurements"  # fixed columns, no NULLs: the fast binary format applies
     # Fresh hours (the usual case) go straight in; overlapping hours go through a staging table.
-    direct = _range_is_empty(conn, table, frame) and not frame.duplicated(key).any()
+    if repeated is None:
+        repeated = bool(frame.duplicated(key).any())
+    direct = not repeated and _range_is_empty(conn, table, frame)
     target = table if direct else f"_stage_{table}"
     with raw.cursor() as cur:
         if not direct:
@@ -117,7 +124,7 @@ def _pg_copy_upsert(conn: Connection, table: str, frame: pd.DataFrame, key: list
         if not direct:
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in frame.columns if c not in key)
             cur.execute(f"INSERT INTO {table} ({columns}) SELECT DISTINCT ON ({', '.join(key)}) {columns} "
-                        f"FROM {target} ORDER BY {', '.join(key)} "
+                        f"FROM {target} ORDER BY {', '.join(key)}, ctid DESC "  # fresh table: ctid is input order; last wins
                         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
             cur.execute(f"DROP TABLE {target}")
     return len(frame)

@@ -112,10 +112,11 @@ LATEST_SQLITE = text("""
 
 
 @timed("db", "latest_readings")
-def latest_readings(session: Session, until: datetime | None = None, lookback_hours: int = 3) -> list[dict]:
-    """The latest valid reading per station and parameter within lookback_hours before `until`.
+def latest_readings(session: Session, until: datetime | None = None, lookback_hours: int = 2) -> list[dict]:
+    """The latest valid reading per station and parameter within lookback_hours up to `until`.
 
-    A station silent for longer than the lookback has no current reading (AirNow drops such sites too).
+    Two hours by default: with neither this hour nor the one before, NowCast's 2-of-3 rule cannot be met, so
+    an older reading is not "current" (AirNow drops such sites too).
     """
     until = until or datetime.now(timezone.utc)
     since = until - timedelta(hours=lookback_hours)

@@ -153,3 +153,15 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_engine):
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_frame_repeating_an_hour_keeps_one_row(engine, request):
+    prefix = f"D{request.node.callspec.id}"
+    with engine.begin() as conn:
+        ids = _network(conn, prefix)
+        frame = _frame(prefix, 3)
+        write_measurements(conn, pd.concat([frame, frame.assign(value=99.0)], ignore_index=True), ids)
+    assert _count(engine, ids.values()) == 12
+    with Session(engine) as session:
+        series = queries.station_series(session, ids[f"{prefix}-1"], T0, T0 + timedelta(hours=3), ["pm25"])
+    assert list(series["value"]) == [99.0] * 3  # the later row of a repeated hour wins, as in a file
