@@ -91,8 +91,10 @@ def cmd_ingest(args) -> None:
 def cmd_import(args) -> None:
     from core.ingest.files import import_file
 
+    from tqdm import tqdm
+
     engine = _engine()
-    for path in args.paths:
+    for path in tqdm(args.paths, desc="importing", unit="file", disable=len(args.paths) < 2):
         summary = import_file(engine, path, city=args.city, strict=args.strict)
         print(f"{path}: {summary.source}, {summary.lines_read:,} lines, {summary.loaded:,} measurements loaded, "
               f"{summary.new_stations} new stations, {len(summary.rejected)} rejected")

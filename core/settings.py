@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     seed_stations: int = Field(84, ge=6)
     live_simulation: bool = True
 
+    # Cache time-to-live per namespace, seconds (API Cache-Control uses the same numbers).
+    ttl_current_aqi: int = Field(180, ge=1)
+    ttl_forecast: int = Field(1800, ge=1)
+    ttl_attribution: int = Field(1800, ge=1)
+    ttl_spatial: int = Field(1800, ge=1)
+    ttl_weather: int = Field(900, ge=1)
+    ttl_stations: int = Field(86400, ge=1)
+
+    api_rate_limit: str = "1200/minute"  # per client address; Flask-Limiter syntax
+
     map_tiles: str = "https://a.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png"
     map_tiles_attribution: str = "© OpenStreetMap contributors © CARTO"
     map_refresh_s: int = Field(60, ge=5)
@@ -79,6 +89,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Highest priority first: explicit arguments, environment, then the config file.
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, CONFIG_FILE))
+
+    def ttl(self, namespace: str) -> int:
+        """Time-to-live of a cache namespace (current_aqi, forecast, attribution, spatial, weather, stations)."""
+        return getattr(self, f"ttl_{namespace}")
 
     @property
     def is_sqlite(self) -> bool:

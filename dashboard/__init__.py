@@ -6,7 +6,7 @@ import logging
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
-from flask import Flask, request
+from flask import Flask
 from flask_compress import Compress
 from sqlalchemy import Engine
 
@@ -33,14 +33,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     from dashboard import api, health
 
-    server.register_blueprint(api.blueprint)
-
-    @server.errorhandler(405)
-    def _method_not_allowed(exc):
-        # Route matching fails before the API blueprint is chosen, so its own handlers never see a 405.
-        if request.path.startswith("/api/"):
-            return api.api_http_error(exc)
-        return exc
+    api.init_app(server)
     server.register_blueprint(health.blueprint)
 
     app = dash.Dash(

@@ -220,9 +220,14 @@ def _eea_levels(row: dict) -> dict:
     return {**row, "aqi": None, "level": row["aqi"], "pollutants": pollutants}
 
 
-def api_http_error(exc: HTTPException):
-    """App-level: errors raised before a blueprint view is chosen (405, 404 on /api) in the one shape."""
-    return _http_error(exc)
+def init_app(server) -> None:
+    """Mount the API on the Flask server."""
+    server.register_blueprint(blueprint)
+
+    @server.errorhandler(405)
+    def _method_not_allowed(exc):
+        # Route matching fails before the API blueprint is chosen, so its own handlers never see a 405.
+        return _http_error(exc) if request.path.startswith("/api/") else exc
 
 
 @blueprint.route("/", defaults={"rest": ""})
