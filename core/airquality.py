@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.aqi.current import category_info, current_aqi
 from core.aqi.sensors import epa_pm25_correction
+from core.cache import get_cache
 from core.db import queries
+from core.db.engine import session as db_session
 from core.metrics import timed
 from core.parameters import POLLUTANTS, UNITS
 
@@ -91,7 +93,29 @@ def _station_row(station: dict, i: int, result, standard: str, history: dict[str
     }
 
 
-def station_history(session: Session, station_id: int, end: datetime, hours: int = 72) -> pd.DataFrame:
+def station_history(station_id: int, end: datetime, hours: int = 72) -> pd.DataFrame:
     """The last `hours` hours of a station's valid values (parameter, ts, value, unit)."""
-    frame = queries.station_series(session, station_id, end - timedelta(hours=hours - 1), end + timedelta(hours=1))
+    with db_session() as session:
+        frame = queries.station_series(session, station_id, end - timedelta(hours=hours - 1),
+                                       end + timedelta(hours=1))
     return frame[frame["quality"] < 2]
+
+
+STANDARD_CODES = ("us_epa", "india_naqi", "eea")
+
+
+def compute_current(standard: str, city: str | None = None) -> dict:
+    """station_snapshot for the newest hour, on its own session."""
+    with db_session() as session:
+        return station_snapshot(session, standard, city=city)
+
+
+def current(standard: str, city: str | None = None) -> dict:
+    """compute_current, cached in the current_aqi namespace (what pages and the API read)."""
+    return get_cache().get_or_compute("current_aqi", (standard, city), lambda: compute_current(standard, city))
+
+
+def invalidate_current(cities: list[str]) -> None:
+    """New readings arrived for these cities: drop their current-AQI entries and the all-cities ones."""
+    get_cache().delete("current_aqi", *[(standard, city) for standard in STANDARD_CODES
+                                        for city in [*cities, None]])

@@ -26,6 +26,7 @@ PHYSICAL_MAX: dict[str, float] = {
 QUALITY_VALID = 0
 QUALITY_SUSPECT = 1
 QUALITY_INVALID = 2
+QUALITY_NAMES: dict[int, str] = {QUALITY_VALID: "valid", QUALITY_SUSPECT: "suspect", QUALITY_INVALID: "invalid"}
 
 # Molecular weights (g/mol) for ppb <-> µg/m³ at 25 °C and 1 atm (molar volume 24.45 L).
 MOLECULAR_WEIGHT: dict[str, float] = {"o3": 48.00, "no2": 46.01, "so2": 64.07, "co": 28.01, "nh3": 17.03}

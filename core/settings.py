@@ -58,6 +58,22 @@ class Settings(BaseSettings):
     ttl_weather: int = Field(900, ge=1)
     ttl_stations: int = Field(86400, ge=1)
 
+    redis_cluster: bool = False  # REDIS_URL names a Redis Cluster node
+    cache_warm_on_start: bool = True
+
+    # Operator thresholds: warning / critical.
+    api_p95_warn_ms: float = 500
+    api_p95_crit_ms: float = 1000
+    callback_p95_warn_ms: float = 500
+    callback_p95_crit_ms: float = 1000
+    db_p95_warn_ms: float = 100
+    db_p95_crit_ms: float = 250
+    cache_hit_warn: float = Field(0.70, ge=0, le=1)
+    cache_hit_crit: float = Field(0.50, ge=0, le=1)
+    inference_p95_warn_ms: float = 200
+    inference_p95_crit_ms: float = 300
+    panel_refresh_s: int = Field(5, ge=1)
+
     api_rate_limit: str = "1200/minute"  # per client address; Flask-Limiter syntax
 
     map_tiles: str = "https://a.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png"

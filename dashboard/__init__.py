@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import dash
 import dash_bootstrap_components as dbc
@@ -10,9 +11,11 @@ from flask import Flask
 from flask_compress import Compress
 from sqlalchemy import Engine
 
+from core import metrics
 from core.db import engine as db_engine
 from core.db import migrate
 from core.settings import ROOT, Settings, get_settings
+from core.warmup import warm_cache
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     server.config["AQI_SETTINGS"] = settings
     Compress(server)
 
-    from dashboard import api, health
+    from dashboard import api, health, monitoring
 
+    metrics.configure(settings.redis_url)
+    monitoring.init_app(server)
     api.init_app(server)
     server.register_blueprint(health.blueprint)
+    if settings.cache_warm_on_start:
+        # In the background: the first requests must not wait for it.
+        threading.Thread(target=_warm, name="cache-warm", daemon=True).start()
 
     app = dash.Dash(
         __name__, server=server, use_pages=True,
@@ -44,6 +52,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.layout = _shell
     return app
+
+
+def _warm() -> None:
+    try:
+        for entry in warm_cache():
+            log.info("cache warmed: %s", entry)
+    except Exception:  # warming is an optimisation: never let it take the server down
+        log.exception("cache warming failed")
 
 
 def _shell() -> html.Div:

@@ -162,3 +162,32 @@ def history_figure(history: pd.DataFrame, timezone: str, categories_by_pollutant
     fig.update_yaxes(rangemode="tozero", tickfont_size=10)
     fig.update_xaxes(tickformat="%a %H:%M", tickfont_size=10)
     return fig
+
+
+STATUS_COLORS = {"ok": "#2E7D32", "warning": "#F9A825", "critical": "#C62828", "no_data": "#9E9E9E"}
+
+
+def sparkline_figure(series: list[dict], warn: float | None, crit: float | None, unit: str) -> go.Figure:
+    """A minute-by-minute line with the warning and critical thresholds drawn as dotted lines."""
+    scale = 100 if unit == "ratio" else 1
+    x = [p["minute"] for p in series]
+    y = [None if p["value"] is None else p["value"] * scale for p in series]
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", line={"width": 1.5, "color": "#37474F"},
+                               connectgaps=False, hovertemplate="%{x|%H:%M} UTC · %{y:.1f}<extra></extra>"))
+    for level, color in ((warn, STATUS_COLORS["warning"]), (crit, STATUS_COLORS["critical"])):
+        if level is not None and unit != "connections":
+            fig.add_hline(y=level * scale, line={"width": 1, "dash": "dot", "color": color})
+    fig.update_layout(height=60, margin={"l": 0, "r": 0, "t": 2, "b": 2}, showlegend=False,
+                      template="plotly_white", xaxis={"visible": False}, yaxis={"visible": False},
+                      plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def format_figure(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value:.0%}"
+    if unit == "ms":
+        return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+    return f"{value:.0f}"

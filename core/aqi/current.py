@@ -104,6 +104,15 @@ def _eea(history: dict[str, np.ndarray]) -> tuple[dict, dict, Blocked]:
     return sub, used, []
 
 
+# How each standard forms the concentration it reads on its table, as the API and the pages describe it.
+AVERAGING: dict[str, dict[str, str]] = {
+    "us_epa": {"pm25": "NowCast (12 h)", "pm10": "NowCast (12 h)", "o3": "legacy AirNow NowCast (8 h)",
+               "no2": "1-hour value", "so2": "1-hour value (24-hour mean from 305 ppb)", "co": "8-hour mean"},
+    "india_naqi": {"pm25": "24-hour mean", "pm10": "24-hour mean", "no2": "24-hour mean", "so2": "24-hour mean",
+                   "co": "8-hour mean", "o3": "8-hour mean"},
+    "eea": {p: "1-hour value" for p in ("pm25", "pm10", "no2", "o3", "so2")},
+}
+
 _ENGINES: dict[str, tuple[Callable, str, Callable]] = {
     "us_epa": (_us_epa, "no pollutant has a current value", us_epa.category_index_array),
     "india_naqi": (_india, "no pollutant has enough valid hours", india.category_index_array),

@@ -158,6 +158,31 @@ def station_series(session: Session, station_id: int, start: datetime, end: date
     return _frame(session, query, ["parameter", "ts", "value", "unit", "quality"])
 
 
+def measurements_query(station_id: int, start: datetime, end: datetime, parameter: str | None = None) -> Select:
+    """A station's hourly measurements in [start, end), by hour then parameter."""
+    query = (select(Measurement.ts, Measurement.parameter, Measurement.value, Measurement.unit, Measurement.quality)
+             .where(Measurement.station_id == station_id, Measurement.ts >= start, Measurement.ts < end)
+             .order_by(Measurement.ts, Measurement.parameter))
+    if parameter is not None:
+        query = query.where(Measurement.parameter == parameter)
+    return query
+
+
+@timed("db", "measurements_page")
+def measurements_page(session: Session, station_id: int, start: datetime, end: datetime,
+                      parameter: str | None = None, limit: int = 100, page: int = 1) -> Page:
+    """One page of measurements_query, with the count of all matching rows."""
+    return paginate(session, measurements_query(station_id, start, end, parameter), limit, page)
+
+
+@timed("db", "measurements")
+def measurements(session: Session, station_id: int, start: datetime, end: datetime,
+                 parameter: str | None = None) -> list[tuple]:
+    """All rows of measurements_query as (ts, parameter, value, unit, quality) tuples, ts in UTC."""
+    return [(utc(ts), *rest) for ts, *rest in session.execute(
+        measurements_query(station_id, start, end, parameter)).all()]
+
+
 @timed("db", "city_weather")
 def city_weather(session: Session, end: datetime, hours: int = 24) -> pd.DataFrame:
     """Hourly weather of every city in (end - hours, end]."""

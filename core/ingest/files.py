@@ -7,7 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from core.db.models import City
+from core import catalog
+from core.airquality import invalidate_current
+from core.db.models import City, Station
 from core.ingest.importers import ImportResult, parse_file
 from core.ingest.store import ensure_cities, ensure_stations, write_measurements
 
@@ -51,8 +53,17 @@ def import_file(engine: Engine, path: str | Path, city: str | None = None, stric
             r["city_id"] = city_ids[r.pop("city")]
         station_ids = ensure_stations(conn, rows)
         loaded = write_measurements(conn, result.measurements, station_ids)
+        touched = _cities_of(conn, {station_ids[c] for c in result.measurements["station_code"].astype(str).unique()})
+    if rows:
+        catalog.invalidate()
+    invalidate_current(touched)
     return ImportSummary(str(path), result.source, result.lines_read, loaded, len(rows), result.rejected,
                          result.conversions, result.skipped)
+
+
+def _cities_of(conn, station_ids: set[int]) -> list[str]:
+    return list(conn.execute(select(City.name).join(Station, Station.city_id == City.id)
+                             .where(Station.id.in_(station_ids)).distinct()).scalars())
 
 
 def _station_row(station, result: ImportResult, city: str | None, cities: list[dict]) -> dict:

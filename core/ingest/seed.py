@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, func, select
 
+from core.airquality import invalidate_current
 from core.db.models import City, Measurement, Station
 from core.ingest import simulator
 from core.ingest.store import ensure_cities, ensure_stations, write_measurements, write_weather
@@ -70,6 +71,7 @@ def append_new_hours(engine: Engine, n_stations: int, seed: int = 42, now: datet
         station_ids = ensure_stations(conn, [])
         written = write_measurements(conn, data.measurements, station_ids)
         write_weather(conn, data.weather, city_ids)
+    invalidate_current(sorted(data.weather["city"].astype(str).unique()))
     return written
 
 

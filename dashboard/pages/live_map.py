@@ -8,10 +8,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from core.airquality import station_history, station_snapshot
+from core import catalog
+from core.airquality import current, station_history
 from core.aqi.current import categories
-from core.db import engine as db_engine
-from core.db import queries
 from core.settings import get_settings
 from dashboard.figures import (LABELS, NO_DATA, STANDARDS, category_of, chip_style, fit_view, history_figure,
                                map_figure, marker_value)
@@ -21,8 +20,7 @@ dash.register_page(__name__, path="/", name="Live map", title="Live AQI map")
 
 def layout(**_query) -> html.Div:
     settings = get_settings()
-    with db_engine.session() as session:
-        city_names = [c["name"] for c in queries.cities(session)]
+    city_names = [c["name"] for c in catalog.cities()]
     controls = dbc.Row([
         dbc.Col([dbc.Label("City", html_for="map-city", className="small mb-0"),
                  dcc.Dropdown(id="map-city", options=[{"label": "All cities", "value": ""}]
@@ -55,18 +53,13 @@ def _panel_hint() -> dbc.Card:
                                  "and the last 72 hours."), className="text-muted")
 
 
-def _snapshot(standard: str, city: str | None) -> dict:
-    with db_engine.session() as session:
-        return station_snapshot(session, standard, city=city or None)
-
-
 @callback(
     Output("map-graph", "figure"), Output("map-legend", "children"), Output("map-as-of", "children"),
     Input("map-standard", "value"), Input("map-pollutant", "value"), Input("map-city", "value"),
     Input("map-refresh", "n_intervals"), Input("map-selected", "data"),
 )
 def update_map(standard: str, pollutant: str, city: str, _tick, selected: int | None):
-    snapshot = _snapshot(standard, city)
+    snapshot = current(standard, city or None)
     stations = snapshot["stations"]
     cats = categories(standard)
     center, zoom = fit_view([s["lat"] for s in stations], [s["lon"] for s in stations])
@@ -98,12 +91,11 @@ def select_station(click: dict | None):
 def station_panel(station_id: int | None, standard: str, _tick, city: str):
     if station_id is None:
         return _panel_hint()
-    snapshot = _snapshot(standard, None)
+    snapshot = current(standard)
     station = next((s for s in snapshot["stations"] if s["id"] == station_id), None)
     if station is None:
         return dbc.Alert("That station is no longer reporting.", color="warning")
-    with db_engine.session() as session:
-        history = station_history(session, station_id, snapshot["as_of"])
+    history = station_history(station_id, snapshot["as_of"])
     return _panel(station, standard, snapshot["as_of"], history)
 
 

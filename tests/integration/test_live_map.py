@@ -78,7 +78,7 @@ def contrast(fg: str, bg: str) -> float:
 def test_map_page_shows_every_station_in_category_colours(dash_duo, app, shot):
     open_map(dash_duo, app)
     links = [a.text for a in dash_duo.find_elements(".navbar .nav-link")]
-    assert links == ["Live map", "AQI calculator"]
+    assert links == ["Live map", "AQI calculator", "Performance"]
 
     stations = markers(dash_duo)
     assert stations, "the map has no station markers"

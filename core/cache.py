@@ -1,0 +1,218 @@
+"""Flask-Caching backends (Redis when configured, in-process otherwise) with namespaces, TTLs from settings,
+hit/miss counts in the metrics store, no stampede, and a circuit breaker so a lost Redis never takes the app down.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+import redis
+from flask_caching.backends import RedisCache, RedisClusterCache, SimpleCache
+
+from core.metrics import METRICS, Window, timed
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1  # bump when a cached value's shape changes: old entries are then never read
+NAMESPACES = ("current_aqi", "forecast", "attribution", "spatial", "weather", "stations")
+RETRY_AFTER_S = 5.0  # after a Redis error, go straight to the database for this long, then try again
+WAIT_FOR_OTHER_S = 5.0  # how long a request waits for another worker computing the same missing key
+LOCK_MS = 30_000
+_MISSING = object()
+
+
+class AppCache:
+    """get_or_compute(namespace, key parts, compute) over one backend."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: redis.Redis | None = None
+        if settings.redis_url:
+            if settings.redis_cluster:
+                self.client = redis.RedisCluster.from_url(settings.redis_url, socket_timeout=0.5)
+                self.backend = RedisClusterCache(host=self.client, key_prefix="aqi:cache:")
+            else:
+                self.client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=0.3,
+                                                   socket_timeout=0.5)
+                self.backend = RedisCache(host=self.client, key_prefix="aqi:cache:")
+        else:
+            self.backend = SimpleCache(threshold=20_000)
+        self._down_until = 0.0
+        self._local_locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    # -- status ------------------------------------------------------------------------------------------
+    @property
+    def backend_name(self) -> str:
+        return "redis" if self.client is not None else "in-process"
+
+    def is_up(self) -> bool:
+        """False while the breaker is open after a Redis error (requests then go to the database)."""
+        return time.monotonic() >= self._down_until
+
+    def _trip(self, exc: Exception) -> None:
+        if self.is_up():
+            log.warning("cache unavailable (%s): serving from the database for %.0f s", exc, RETRY_AFTER_S)
+        self._down_until = time.monotonic() + RETRY_AFTER_S
+        METRICS.count("cache:errors")
+
+    # -- keys and values ---------------------------------------------------------------------------------
+    @staticmethod
+    def key(namespace: str, *parts: Any) -> str:
+        if namespace not in NAMESPACES:
+            raise ValueError(f"unknown cache namespace {namespace!r}")
+        return f"v{FORMAT_VERSION}:{namespace}:" + ":".join("*" if p is None else str(p) for p in parts)
+
+    def get_or_compute(self, namespace: str, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """The cached value, or compute() once across workers when the key is missing or stale."""
+        if not self.is_up():
+            METRICS.count(f"cache:{namespace}:bypass")
+            return compute()
+        key = self.key(namespace, *parts)
+        try:
+            with timed("cache", f"{namespace}.get"):
+                entry = self.backend.get(key)
+        except redis.RedisError as exc:
+            self._trip(exc)
+            return compute()
+        if entry is not None:
+            fresh_until, value = entry
+            if time.time() < fresh_until:
+                METRICS.count(f"cache:{namespace}:hit")
+                return value
+            # Stale: one worker refreshes it, the others keep serving the old value meanwhile.
+            token = self._lock(key)
+            if token is None:
+                METRICS.count(f"cache:{namespace}:hit")
+                return value
+            return self._compute_and_store(namespace, key, token, compute)
+        token = self._lock(key)
+        if token is not None:
+            return self._compute_and_store(namespace, key, token, compute)
+        value = self._wait_for(key)
+        if value is not _MISSING:
+            METRICS.count(f"cache:{namespace}:hit")
+            return value
+        METRICS.count(f"cache:{namespace}:miss")
+        return compute()
+
+    def refresh(self, namespace: str, parts: tuple, compute: Callable[[], Any]) -> Any:
+        """Compute and store now (cache warming): counted as warmed, not as a miss."""
+        value = compute()
+        if self.is_up():
+            self.set(namespace, self.key(namespace, *parts), value)
+            METRICS.count(f"cache:{namespace}:warmed")
+        return value
+
+    def _compute_and_store(self, namespace: str, key: str, token: str, compute: Callable[[], Any]) -> Any:
+        METRICS.count(f"cache:{namespace}:miss")
+        try:
+            value = compute()
+            self.set(namespace, key, value)
+            return value
+        finally:
+            self._unlock(key, token)
+
+    def set(self, namespace: str, key: str, value: Any) -> None:
+        ttl = self.settings.ttl(namespace)
+        try:
+            with timed("cache", f"{namespace}.set"):
+                # Kept twice as long as it is fresh, so a stale value can be served while one worker refreshes.
+                self.backend.set(key, (time.time() + ttl, value), timeout=2 * ttl)
+        except redis.RedisError as exc:
+            self._trip(exc)
+
+    def delete(self, namespace: str, *key_parts: tuple) -> None:
+        """Drop entries, each given as its key parts."""
+        keys = [self.key(namespace, *parts) for parts in key_parts]
+        try:
+            self.backend.delete_many(*keys)
+        except redis.RedisError as exc:
+            self._trip(exc)
+
+    def clear(self) -> None:
+        try:
+            self.backend.clear()
+        except redis.RedisError as exc:
+            self._trip(exc)
+
+    # -- one computation at a time per key ---------------------------------------------------------------
+    def _lock(self, key: str) -> str | None:
+        token = uuid.uuid4().hex
+        if self.client is None:
+            with self._guard:
+                lock = self._local_locks.setdefault(key, threading.Lock())
+            return token if lock.acquire(blocking=False) else None
+        try:
+            return token if self.client.set(f"aqi:lock:{key}", token, nx=True, px=LOCK_MS) else None
+        except redis.RedisError as exc:
+            self._trip(exc)
+            return token  # without Redis nobody else can coordinate: compute
+
+    def _unlock(self, key: str, token: str) -> None:
+        if self.client is None:
+            self._local_locks[key].release()
+            return
+        try:
+            # Delete only our own lock (it may have expired and been taken by another worker).
+            self.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+                             "else return 0 end", 1, f"aqi:lock:{key}", token)
+        except redis.RedisError as exc:
+            self._trip(exc)
+
+    def _wait_for(self, key: str) -> Any:
+        deadline = time.monotonic() + WAIT_FOR_OTHER_S
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                entry = self.backend.get(key)
+            except redis.RedisError as exc:
+                self._trip(exc)
+                return _MISSING
+            if entry is not None:
+                return entry[1]
+        return _MISSING
+
+
+_cache: AppCache | None = None
+_cache_lock = threading.Lock()
+
+
+def get_cache() -> AppCache:
+    """The process-wide cache, built from settings on first use."""
+    global _cache
+    with _cache_lock:
+        if _cache is None:
+            _cache = AppCache(get_settings())
+        return _cache
+
+
+def set_cache(cache: AppCache) -> None:
+    global _cache
+    with _cache_lock:
+        _cache = cache
+
+
+def hit_rates(window: Window, window_s: int = 300) -> dict[str, dict]:
+    """Per namespace: hits, misses, bypasses and hit rate over the window, from the (shared) metrics store."""
+    counts = window.counters(window_s)
+    out = {}
+    for namespace in NAMESPACES:
+        hits = counts.get(f"cache:{namespace}:hit", 0)
+        misses = counts.get(f"cache:{namespace}:miss", 0)
+        bypass = counts.get(f"cache:{namespace}:bypass", 0)
+        total = hits + misses + bypass
+        out[namespace] = {"hits": hits, "misses": misses, "bypassed": bypass,
+                          "hit_rate": hits / total if total else None}
+    return out
+
+
+def overall_hit_rate(window: Window, window_s: int = 300) -> float | None:
+    rates = hit_rates(window, window_s).values()
+    hits = sum(r["hits"] for r in rates)
+    total = sum(r["hits"] + r["misses"] + r["bypassed"] for r in rates)
+    return hits / total if total else None

@@ -1,0 +1,34 @@
+"""The JSON API under /api/v1: validated parameters, one error shape, pagination, caching headers, rate limit.
+
+`init_app(server)` mounts it; the endpoints are in views, their models in schemas, the OpenAPI document and
+its HTML rendering in openapi and docs.
+"""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from core.settings import get_settings
+from dashboard.api import errors, views  # noqa: F401  (views mounts the endpoints on the blueprint)
+from dashboard.api.routes import blueprint
+
+errors.register(blueprint)
+
+
+def init_app(server: Flask) -> None:
+    """Mount the API on the Flask server, with its rate limit (settings.api_rate_limit per client address)."""
+    settings = server.config.setdefault("AQI_SETTINGS", get_settings())
+    server.register_blueprint(blueprint)
+    # Redis when configured, so every worker and host counts together; if Redis fails, count in memory.
+    limiter = Limiter(get_remote_address, storage_uri=settings.redis_url or "memory://", headers_enabled=True,
+                      key_prefix="aqi-api", swallow_errors=True, in_memory_fallback_enabled=bool(settings.redis_url))
+    # Shared: one budget per client address across every endpoint, not one per endpoint.
+    limiter.shared_limit(settings.api_rate_limit, scope="api")(blueprint)
+    limiter.init_app(server)
+    server.extensions["api_limiter"] = limiter
+
+    @server.errorhandler(405)
+    def _method_not_allowed(exc):
+        # Route matching fails before the API blueprint is chosen, so its own handlers never see a 405.
+        return errors.http_error(exc) if request.path.startswith("/api/") else exc

@@ -1,0 +1,51 @@
+"""The one error shape, {"error": {"code", "message"}}, for every API failure."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from dashboard.api.responses import json_response
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """Raised by views: becomes an error response with this status, code and message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    """The one error shape; errors are never cached."""
+    response = json_response({"error": {"code": code, "message": message}}, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def http_error(exc: HTTPException) -> Response:
+    """A werkzeug HTTP error (404, 405…) in the error shape, keeping the headers it needs (Allow)."""
+    if isinstance(exc, RateLimitExceeded):
+        return error_response(429, "rate_limited", f"too many requests from this address: the limit is "
+                                                   f"{exc.description}; retry after Retry-After seconds")
+    response = error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def register(blueprint: Blueprint) -> None:
+    @blueprint.errorhandler(APIError)
+    def _api_error(exc: APIError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    blueprint.register_error_handler(HTTPException, http_error)
+
+    @blueprint.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("API request failed")
+        return error_response(500, "internal_error", "the server could not answer this request; it is logged")

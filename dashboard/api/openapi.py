@@ -1,0 +1,89 @@
+"""The OpenAPI 3.1 document, built from the route registry and the pydantic models: nothing written twice."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from core.db.queries import MAX_LIMIT
+from dashboard.api.routes import PREFIX, ROUTES, Route
+from dashboard.api.schemas import ErrorResponse
+
+REF = "#/components/schemas/{model}"
+ERRORS = {
+    400: "A parameter is missing, unknown, repeated or not allowed; the message names it and what is allowed.",
+    404: "Nothing with that name or id.",
+    429: "Too many requests from this address; see Retry-After.",
+}
+RATE_HEADERS = {
+    "X-RateLimit-Limit": "Requests allowed per window for this client address.",
+    "X-RateLimit-Remaining": "Requests left in the current window.",
+    "X-RateLimit-Reset": "When the window resets (Unix time, seconds).",
+}
+DESCRIPTION = f"""Air quality: cities, stations, hourly measurements and the current AQI under US EPA (with
+NowCast), India NAQI or the European EAQI.
+
+* Lists take `limit` (1–{MAX_LIMIT}, default 100; more is a 400) and `page` (from 1) and answer
+  `{{"data": [...], "meta": {{"page", "limit", "found"}}}}`; GeoJSON keeps the same `meta` beside `features`.
+* Errors answer `{{"error": {{"code", "message"}}}}` with a 4xx status; unknown parameters are a 400.
+* Times are UTC ISO 8601 with `Z`; every concentration states its unit (PM µg/m³; O3, NO2, SO2 ppb; CO ppm).
+* Successes carry a strong `ETag` (send `If-None-Match` for a 304) and `Cache-Control: public, max-age`
+  matching how often the data change; errors are `no-store`. Bodies over 1 KB are compressed (gzip, br).
+* Rate limit per client address, reported in `X-RateLimit-*` headers; beyond it a 429."""
+
+
+@lru_cache(maxsize=1)
+def document() -> dict:
+    """The whole OpenAPI document (built once: routes are registered at import)."""
+    models = {m for r in ROUTES for m in r.content.values() if isinstance(m, type)} | {ErrorResponse}
+    refs, defs = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+                                    ref_template=REF)
+    schemas = {m: refs[(m, "serialization")] for m in models}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "AQI Predictor API", "version": "1.0.0", "description": DESCRIPTION},
+        "paths": {PREFIX + r.path: {"get": _operation(r, schemas)} for r in ROUTES},
+        "components": {"schemas": defs.get("$defs", {})},
+    }
+
+
+def _operation(route: Route, schemas: dict) -> dict:
+    parameters = _parameters(route.path_params, "path") + _parameters(route.query, "query")
+    rate = {name: {"description": text, "schema": {"type": "integer"}} for name, text in RATE_HEADERS.items()}
+    success = {
+        "description": "OK",
+        "headers": {"Cache-Control": {"description": "public, max-age=seconds", "schema": {"type": "string"}},
+                    "ETag": {"description": "Strong validator of the body (not on streamed CSV).",
+                             "schema": {"type": "string"}}, **rate},
+        "content": {media: {"schema": schemas[model] if isinstance(model, type) else model}
+                    for media, model in route.content.items()},
+    }
+    responses = {"200": success, "304": {"description": "Not modified: If-None-Match matched the ETag."}}
+    for status in sorted({*route.errors, 429}):
+        responses[str(status)] = {"description": ERRORS[status], "headers": rate if status == 429 else {},
+                                  "content": {"application/json": {"schema": schemas[ErrorResponse]}}}
+    return {"operationId": route.endpoint, "summary": route.summary, "description": route.description,
+            "parameters": parameters, "responses": responses}
+
+
+def _parameters(model: type[BaseModel] | None, location: str) -> list[dict]:
+    if model is None:
+        return []
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", "")
+        prop.pop("title", None)
+        out.append({"name": name, "in": location, "required": location == "path" or name in required,
+                    "description": description, "schema": _without_null(prop)})
+    return out
+
+
+def _without_null(schema: dict) -> dict:
+    """A query parameter is absent or a string, never JSON null: drop the null branch of Optional."""
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
+    return {**branches[0], **rest} if len(branches) == 1 else schema

@@ -1,0 +1,91 @@
+"""The route registry: one decorator mounts a view and records what the OpenAPI document says about it."""
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Blueprint, Response, current_app, request
+from pydantic import BaseModel, ValidationError
+
+from core.metrics import timed
+from dashboard.api.errors import APIError
+from dashboard.api.responses import cacheable, json_response
+
+PREFIX = "/api/v1"
+blueprint = Blueprint("api", __name__, url_prefix="/api", template_folder="templates")
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # OpenAPI form under PREFIX: /stations/{station_id}
+    endpoint: str
+    summary: str
+    description: str
+    query: type[BaseModel] | None
+    path_params: type[BaseModel] | None
+    content: dict[str, type[BaseModel] | dict]  # media type -> response model, or a plain JSON schema
+    errors: tuple[int, ...]
+    cache: str | int  # a settings TTL namespace, or seconds
+
+    def max_age(self) -> int:
+        return current_app.config["AQI_SETTINGS"].ttl(self.cache) if isinstance(self.cache, str) else self.cache
+
+
+ROUTES: list[Route] = []
+
+
+def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict], cache: str | int,
+          query: type[BaseModel] | None = None, path_params: type[BaseModel] | None = None,
+          errors: tuple[int, ...] = (400,)) -> Callable:
+    """Mount a GET view at PREFIX + path and record it for the OpenAPI document.
+
+    The view receives the validated query model (if any) and the validated path parameters as keywords, and
+    returns a dict (sent as JSON) or a Response. Successes get Cache-Control and an ETag.
+    """
+    def register(view: Callable) -> Callable:
+        spec = Route(path, view.__name__, summary, inspect.getdoc(view) or "", query, path_params,
+                     content, errors, cache)
+        ROUTES.append(spec)
+
+        @functools.wraps(view)
+        @timed("api", view.__name__)
+        def handle(**raw: str) -> Response:
+            args = [params(query)] if query else []
+            result = view(*args, **path_values(path_params, raw))
+            return cacheable(result if isinstance(result, Response) else json_response(result), spec.max_age())
+
+        blueprint.add_url_rule(PREFIX.removeprefix("/api") + re.sub(r"{(\w+)}", r"<\1>", path),
+                               view.__name__, handle, methods=["GET"])
+        return view
+
+    return register
+
+
+def params(model: type[BaseModel]) -> Any:
+    """The query string validated against `model`; a 400 naming the parameter otherwise."""
+    repeated = [name for name in request.args if len(request.args.getlist(name)) > 1]
+    if repeated:
+        raise APIError(400, "invalid_parameter", f"{repeated[0]}: given more than once")
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        raise APIError(400, "invalid_parameter", _first_problem(exc)) from None
+
+
+def path_values(model: type[BaseModel] | None, raw: dict[str, str]) -> dict:
+    """Path parameters validated against `model`: a value that cannot name anything is a 404."""
+    if model is None:
+        return {}
+    try:
+        return model.model_validate(raw).model_dump()
+    except ValidationError as exc:
+        raise APIError(404, "not_found", f"nothing at {request.path} ({_first_problem(exc)})") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    name = ".".join(str(p) for p in err["loc"]) or "query"
+    return f"{name}: {err['msg'].removeprefix('Value error, ')}"
