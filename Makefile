@@ -31,7 +31,8 @@ run: install
 serve: install
 	$(PY) app.py db upgrade
 	$(PY) -c "from core.ingest import seed; from core.db.engine import get_engine; from core.settings import get_settings as s; e = get_engine(); seed.is_empty(e) and seed.seed(e, s().seed_days, s().seed_stations, s().seed)"
-	$(VENV)/bin/gunicorn app:server --workers $(WORKERS) --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile -
+	PORT=$(PORT) WORKERS=$(WORKERS) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
+	  $(VENV)/bin/gunicorn -c config/gunicorn.conf.py app:server
 
 ## test: install, start local PostgreSQL/Redis if stopped, install Chromium if missing, run the whole suite
 test: install-test services browser

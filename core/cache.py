@@ -10,7 +10,7 @@ import uuid
 from typing import Any, Callable
 
 import redis
-from flask_caching.backends import RedisCache, RedisClusterCache, SimpleCache
+from flask_caching.backends import NullCache, RedisCache, RedisClusterCache, SimpleCache
 
 from core.metrics import METRICS, Window, timed
 from core.settings import Settings, get_settings
@@ -31,7 +31,9 @@ class AppCache:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.client: redis.Redis | None = None
-        if settings.redis_url:
+        if not settings.cache_enabled:
+            self.backend = NullCache()
+        elif settings.redis_url:
             if settings.redis_cluster:
                 self.client = redis.RedisCluster.from_url(settings.redis_url, socket_timeout=0.5)
                 self.backend = RedisClusterCache(host=self.client, key_prefix="aqi:cache:")
@@ -48,6 +50,8 @@ class AppCache:
     # -- status ------------------------------------------------------------------------------------------
     @property
     def backend_name(self) -> str:
+        if not self.settings.cache_enabled:
+            return "disabled"
         return "redis" if self.client is not None else "in-process"
 
     def is_up(self) -> bool:
@@ -69,6 +73,8 @@ class AppCache:
 
     def get_or_compute(self, namespace: str, parts: tuple, compute: Callable[[], Any]) -> Any:
         """The cached value, or compute() once across workers when the key is missing or stale."""
+        if not self.settings.cache_enabled:
+            return compute()
         if not self.is_up():
             METRICS.count(f"cache:{namespace}:bypass")
             return compute()

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     ttl_weather: int = Field(900, ge=1)
     ttl_stations: int = Field(86400, ge=1)
 
+    cache_enabled: bool = True  # false: every read goes to the database (for measuring what the cache buys)
     redis_cluster: bool = False  # REDIS_URL names a Redis Cluster node
     cache_warm_on_start: bool = True
 

@@ -12,6 +12,7 @@ from flask_compress import Compress
 from sqlalchemy import Engine
 
 from core import metrics
+from core.cache import get_cache
 from core.db import engine as db_engine
 from core.db import migrate
 from core.settings import ROOT, Settings, get_settings
@@ -55,6 +56,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def _warm() -> None:
+    cache = get_cache()
+    if cache.client is not None and not cache.client.set("aqi:lock:warm-on-start", 1, nx=True, ex=60):
+        return  # with Redis one worker's warming serves all of them
     try:
         for entry in warm_cache():
             log.info("cache warmed: %s", entry)

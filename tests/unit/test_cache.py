@@ -155,3 +155,11 @@ def test_in_process_backend_without_redis(metrics):
     for _ in range(2):
         cache.get_or_compute("stations", ("x",), lambda: calls.append(1) or 5)
     assert len(calls) == 1
+
+
+def test_a_disabled_cache_always_computes(metrics):
+    cache = AppCache(load_settings(cache_enabled=False))
+    calls = []
+    for _ in range(3):
+        cache.get_or_compute("stations", ("x",), lambda: calls.append(1) or 5)
+    assert len(calls) == 3 and cache.backend_name == "disabled"
