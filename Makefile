@@ -45,8 +45,9 @@ test-api: install-test services
 test-integration: install-test services browser
 	$(PY) -m pytest tests/integration
 
-## bench: big-data and speed figures (PostgreSQL COPY, 10M-row queries, AQI engine)
+## bench: big-data and speed figures (PostgreSQL COPY, 10M-row queries, AQI engine, API load with wrk)
 bench: install-test services
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PY) -m bench
 
 services:

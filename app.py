@@ -1,4 +1,4 @@
-"""Entry point: `python app.py [run|db upgrade|seed|ingest --follow|import PATH]`; `server` for gunicorn."""
+"""Entry point: `python app.py [run|train|db upgrade|seed|ingest --follow|import PATH]`; `server` for gunicorn."""
 from __future__ import annotations
 
 import argparse
@@ -50,9 +50,60 @@ def cmd_run(args) -> None:
     if settings.live_simulation:
         seed.append_new_hours(engine, settings.seed_stations, settings.seed)
         seed.LiveSimulation(engine, settings.seed_stations, settings.seed).start()
+    _forecasts_on_start(settings, engine)
     app = create_app(settings, engine)
     print(f"Dashboard on http://{settings.host}:{settings.port}/")
     app.run(host=settings.host, port=settings.port, debug=False)
+
+
+def _forecasts_on_start(settings, engine) -> None:
+    """Train the small demo model when there is none (first start), then forecast every hour in a thread."""
+    from core.forecast import model_status
+
+    status = model_status()
+    if status["status"] != "ok" and settings.forecast_train_on_start:
+        print(f"{status['message']}\nFirst start: training the small forecast model "
+              f"({settings.forecast_epochs} epochs on {settings.forecast_train_days} days) …")
+        _train(engine, settings.forecast_train_days, settings.forecast_epochs)
+    if settings.forecast_batch_enabled:
+        from core.forecast.service import ForecastBatch
+
+        ForecastBatch(engine).start()
+
+
+def _train(engine, days: int, epochs: int) -> dict:
+    from tqdm import tqdm
+
+    from core.forecast import predictor, training
+
+    started = time.perf_counter()
+    bar = tqdm(total=None, desc="training", unit="step")
+
+    def progress(step: int, total: int, loss: float) -> None:
+        bar.total = total
+        bar.update(step - bar.n)
+        bar.set_postfix(loss=f"{loss:.4f}")
+
+    card = training.train_and_save(engine, predictor.model_dir(), days, epochs, progress=progress)
+    bar.close()
+    predictor.reset()
+    print(f"Model {card['version']} trained in {time.perf_counter() - started:.1f} s "
+          f"on {card['data_range']['start']} … {card['data_range']['end']}, held out from {card['data_range']['split']}")
+    print("Held-out MAE by horizon (model / persistence / same hour yesterday):")
+    metrics = card["metrics"]
+    for parameter, rows in metrics["mae"].items():
+        cells = [f"{h:>2} h {m:.2f}/{p:.2f}/{y:.2f}" for h, m, p, y in
+                 zip(metrics["horizons"], rows["model"], rows["persistence"], rows["same_hour_yesterday"])]
+        print(f"  {parameter:5} " + "  ".join(cells))
+    print("beats both baselines at every horizon" if metrics["beats_baselines"] else
+          "does NOT beat both baselines at every horizon (see the card)")
+    return card
+
+
+def cmd_train(args) -> None:
+    """Train the forecast model on the configured database and save a new version under var/models/."""
+    settings = get_settings()
+    _train(_engine(), args.days or settings.forecast_train_days, args.epochs or settings.forecast_epochs)
 
 
 def cmd_db(args) -> None:
@@ -113,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="AQI Predictor operations dashboard")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="serve the dashboard (default)").set_defaults(func=cmd_run)
+    train = sub.add_parser("train", help="train the forecast model and save a new version")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--days", type=int, default=None, help="days of history to use")
+    train.set_defaults(func=cmd_train)
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
     db.set_defaults(func=cmd_db)

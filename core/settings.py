@@ -77,10 +77,36 @@ class Settings(BaseSettings):
 
     api_rate_limit: str = "1200/minute"  # per client address; Flask-Limiter syntax
 
+    # Access and jobs
+    access_map: Literal["public", "analyst", "operator", "admin"] = "public"
+    access_forecast: Literal["public", "analyst", "operator", "admin"] = "public"
+    access_performance: Literal["public", "analyst", "operator", "admin"] = "operator"
+    access_admin: Literal["public", "analyst", "operator", "admin"] = "admin"
+    login_rate_limit: str = "10/minute"
+    jobs_backend: Literal["thread", "celery"] = "thread"
+
     map_tiles: str = "https://a.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png"
     map_tiles_attribution: str = "© OpenStreetMap contributors © CARTO"
     map_refresh_s: int = Field(60, ge=5)
     default_standard: Literal["us_epa", "india_naqi", "eea"] = "us_epa"
+
+    # Embed: origins allowed to frame /embed/… (CSP frame-ancestors source list, space-separated).
+    embed_allowed_origins: str = Field("'self'", min_length=1)
+
+    # Forecast
+    forecast_model_dir: str = "var/models"  # versioned weights + JSON cards; relative to the repository root
+    forecast_threads_inter: int = Field(1, ge=0)  # TensorFlow inter-op threads (0: TensorFlow decides)
+    forecast_threads_intra: int = Field(2, ge=0)  # TensorFlow intra-op threads (0: TensorFlow decides)
+    forecast_jit: bool = True  # XLA-compile the inference function (bench/forecast.py measures it)
+    forecast_precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
+    forecast_lru_size: int = Field(4096, ge=1)  # per-process cache of model outputs per station and hour
+    forecast_train_days: int = Field(75, ge=4)  # history used by `app.py train`
+    forecast_epochs: int = Field(4, ge=1)
+    forecast_train_on_start: bool = True  # `make run` trains the small model when none exists
+    forecast_batch_enabled: bool = True  # `make run` forecasts every station each new hour
+    forecast_batch_check_s: int = Field(60, ge=1)
+    forecast_keep_days: int = Field(7, ge=1)  # stored forecasts older than this are deleted
+    forecast_ig_steps: int = Field(32, ge=4)  # integrated-gradients steps for explanations
 
     @field_validator("database_url")
     @classmethod

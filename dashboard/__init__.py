@@ -16,6 +16,7 @@ from core.cache import get_cache
 from core.db import engine as db_engine
 from core.db import migrate
 from core.settings import ROOT, Settings, get_settings
+from core.users import ensure_first_admin
 from core.warmup import warm_cache
 
 log = logging.getLogger(__name__)
@@ -29,17 +30,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     migrate.upgrade(engine)
 
     server = Flask(__name__)
-    server.config.update(SECRET_KEY=settings.secret_key or None, COMPRESS_MIN_SIZE=1024,
+    server.config.update(COMPRESS_MIN_SIZE=1024,
                          COMPRESS_MIMETYPES=["text/html", "text/css", "application/json", "text/csv",
                                              "application/javascript", "application/geo+json", "text/javascript"])
     server.config["AQI_SETTINGS"] = settings
     Compress(server)
 
-    from dashboard import api, health, monitoring
+    from dashboard import api, auth, embed, health, monitoring, security
 
     metrics.configure(settings.redis_url)
     monitoring.init_app(server)
     api.init_app(server)
+    embed.init_app(server)
+    auth.init_app(server)
     server.register_blueprint(health.blueprint)
     if settings.cache_warm_on_start:
         # In the background: the first requests must not wait for it.
@@ -52,6 +55,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = _shell
+    security.init_app(server, settings, app.csp_hashes)
+    first_admin = ensure_first_admin(engine)
+    if first_admin:
+        # Printed once, never stored in clear: the only time anyone sees this password.
+        print(f"Created the first admin user '{first_admin[0]}' with password: {first_admin[1]}  "
+              "(change it: python app.py users create NAME --role admin)", flush=True)
     return app
 
 
@@ -67,8 +76,13 @@ def _warm() -> None:
 
 
 def _shell() -> html.Div:
+    from dashboard.auth import current_role, may
+
     links = [dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
-             for page in dash.page_registry.values()]
+             for page in dash.page_registry.values() if may(page.get("access", "access_map"))]
+    role = current_role()
+    links.append(dbc.NavItem(dbc.NavLink(f"Sign out ({role})" if role else "Sign in", external_link=True,
+                                         href="/logout" if role else "/login", id="nav-auth")))
     navbar = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand("AQI Predictor", href="/"),
         dbc.Nav(links, navbar=True, className="ms-auto"),

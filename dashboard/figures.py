@@ -95,22 +95,32 @@ def city_outlines(stations: list[dict], pad: float = 0.15) -> go.Scattermap:
 
 def map_figure(stations: list[dict], pollutant: str, standard: str, categories: list[dict],
                tiles: str = "", attribution: str = "", center: dict | None = None, zoom: float = 1.4,
-               selected_id: int | None = None) -> go.Figure:
-    """Stations as markers coloured by category; reference monitors as circles, sensors smaller."""
+               selected_id: int | None = None, overlays: list[dict] | None = None,
+               kinds: tuple[str, ...] = ("reference", "low_cost")) -> go.Figure:
+    """Stations as markers coloured by category: reference monitors large with a dark ring, sensors small dots.
+
+    `overlays` are extra map layers (e.g. surface_layers) drawn under the markers, above the tiles.
+    """
     fig = go.Figure(city_outlines(stations))
     label = "Level" if standard == "eea" else "AQI"
-    for kind, size, name in (("reference", 15, "Reference monitor"), ("low_cost", 10, "Low-cost sensor")):
+    for kind, size, name in (("reference", 15, "Reference monitor"), ("low_cost", 9, "Low-cost sensor")):
         group = [s for s in stations if s["kind"] == kind]
-        if not group:
+        if not group or kind not in kinds:
             continue
         values = [marker_value(s, pollutant, standard) for s in group]
         cats = [category_of(v, categories) for v in values]
         text = [f"<b>{s['name']}</b><br>{s['city']} · {name}<br>"
-                + (f"{label} {v:.0f} — {c['name']}" if c else "no current reading")
+                + (f"{label} {v:.0f} — {c['name']}" if c else "no current reading") + _corrected_note(s)
                 for s, v, c in zip(group, values, cats)]
+        if kind == "reference":
+            # A dark ring (a larger circle underneath) tells monitors from sensors without relying on colour.
+            fig.add_trace(go.Scattermap(lat=[s["lat"] for s in group], lon=[s["lon"] for s in group],
+                                        mode="markers", marker={"size": size + 5, "color": "#263238"},
+                                        hoverinfo="skip", showlegend=False, name="monitor ring"))
         fig.add_trace(go.Scattermap(
             lat=[s["lat"] for s in group], lon=[s["lon"] for s in group], mode="markers", name=name,
-            marker={"size": size, "color": [c["color"] if c else NO_DATA for c in cats], "opacity": 0.95},
+            marker={"size": size, "color": [c["color"] if c else NO_DATA for c in cats],
+                    "opacity": 1.0 if kind == "reference" else 0.85},
             text=text, hovertemplate="%{text}<extra></extra>", customdata=[s["id"] for s in group],
             showlegend=False,
         ))
@@ -118,12 +128,13 @@ def map_figure(stations: list[dict], pollutant: str, standard: str, categories: 
         chosen = [s for s in stations if s["id"] == selected_id]
         if chosen:
             fig.add_trace(go.Scattermap(lat=[chosen[0]["lat"]], lon=[chosen[0]["lon"]], mode="markers",
-                                        marker={"size": 26, "color": "#1565C0", "opacity": 0.35},
-                                        hoverinfo="skip", showlegend=False))
+                                        marker={"size": 30, "color": "#1565C0", "opacity": 0.35},
+                                        hoverinfo="skip", showlegend=False, name="selected"))
             fig.data = fig.data[:1] + fig.data[-1:] + fig.data[1:-1]  # the halo goes under the markers
     # The style is local (no style.json to fetch): with no internet, tiles are absent but the outline from
     # our own assets and the markers still show.
-    layers = [{"sourcetype": "geojson", "source": WORLD_OUTLINE, "type": "line", "color": "#7a7a7a",
+    layers = [*(overlays or []),
+              {"sourcetype": "geojson", "source": WORLD_OUTLINE, "type": "line", "color": "#7a7a7a",
                "line": {"width": 0.7}, "below": "traces"}]
     if tiles:
         layers.insert(0, {"sourcetype": "raster", "source": [tiles], "sourceattribution": attribution,
@@ -133,6 +144,25 @@ def map_figure(stations: list[dict], pollutant: str, standard: str, categories: 
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="map", clickmode="event",
     )
     return fig
+
+
+def _corrected_note(station: dict) -> str:
+    """Low-cost PM2.5 is shown EPA-corrected: say so, with the corrected concentration."""
+    entry = station["pollutants"].get("pm25")
+    if station["kind"] != "low_cost" or not entry:
+        return ""
+    return f"<br>PM2.5 {entry['concentration']:.1f} µg/m³ (EPA-corrected)"
+
+
+def surface_layers(pngs: dict[str, tuple[list[float], str]], opacity: float = 0.8) -> list[dict]:
+    """Image layers from {city: (bounds, data URL)}: corners top-left, top-right, bottom-right, bottom-left."""
+    layers = []
+    for _city, (bounds, url) in sorted(pngs.items()):
+        min_lon, min_lat, max_lon, max_lat = bounds
+        layers.append({"sourcetype": "image", "source": url, "below": "traces", "opacity": opacity,
+                       "coordinates": [[min_lon, max_lat], [max_lon, max_lat], [max_lon, min_lat],
+                                       [min_lon, min_lat]]})
+    return layers
 
 
 def history_figure(history: pd.DataFrame, timezone: str, categories_by_pollutant: dict | None = None) -> go.Figure:

@@ -74,3 +74,23 @@ class Weather(Base):
     wind_dir_deg: Mapped[float | None] = mapped_column(Float)
     pressure_hpa: Mapped[float | None] = mapped_column(Float)
     precipitation_mm: Mapped[float | None] = mapped_column(Float)
+
+
+class Forecast(Base):
+    """One stored forecast hour: quantiles of a parameter at a station, per issue hour and horizon."""
+
+    __tablename__ = "forecasts"
+
+    station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parameter: Mapped[str] = mapped_column(String(8), primary_key=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)  # last observed hour
+    horizon: Mapped[int] = mapped_column(SmallInteger, primary_key=True)  # hours after issued_at, 1..72
+    target_ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    p10: Mapped[float] = mapped_column(Float)
+    p50: Mapped[float] = mapped_column(Float)
+    p90: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(32))
+
+    # The primary key (station_id, parameter, issued_at, …) answers "latest issue per station";
+    # this one serves the batch's retention delete.
+    __table_args__ = (Index("ix_forecasts_issued_at", "issued_at"),)

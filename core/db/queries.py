@@ -208,3 +208,21 @@ def _bind_ts(session: Session, ts: datetime):
         return ts.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.000000")
     return ts
 
+
+
+@timed("db", "export_measurements")
+def export_measurements(session: Session, station_ids: list[int], parameters: list[str], start: datetime,
+                        end: datetime, batch: int = 5000):
+    """Rows (ts, station_id, parameter, value, unit, quality, humidity_pct) in [start, end), by station then hour,
+    streamed from a server-side cursor in batches; humidity is the station's city's for that hour (None if absent).
+
+    The timer covers running the query; the caller iterates the returned result inside its own session.
+    """
+    query = (select(Measurement.ts, Measurement.station_id, Measurement.parameter, Measurement.value,
+                    Measurement.unit, Measurement.quality, Weather.humidity_pct)
+             .join(Station, Station.id == Measurement.station_id)
+             .outerjoin(Weather, (Weather.city_id == Station.city_id) & (Weather.ts == Measurement.ts))
+             .where(Measurement.station_id.in_(station_ids), Measurement.parameter.in_(parameters),
+                    Measurement.ts >= start, Measurement.ts < end)
+             .order_by(Measurement.station_id, Measurement.ts, Measurement.parameter))
+    return session.execute(query, execution_options={"stream_results": True, "yield_per": batch})

@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from core.settings import get_settings
-from dashboard.api import errors, views  # noqa: F401  (views mounts the endpoints on the blueprint)
+from dashboard.api import errors, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
 from dashboard.api.routes import blueprint
 
 errors.register(blueprint)
@@ -27,6 +27,18 @@ def init_app(server: Flask) -> None:
     limiter.shared_limit(settings.api_rate_limit, scope="api")(blueprint)
     limiter.init_app(server)
     server.extensions["api_limiter"] = limiter
+
+    default_options = server.make_default_options_response
+
+    def options_response():
+        # Flask's automatic OPTIONS answer lists what the URL map allows, including the catch-all's GET.
+        response = default_options()
+        methods = errors.allowed_methods(request.path) if request.path.startswith("/api/") else []
+        if methods:
+            response.headers["Allow"] = ", ".join(methods)
+        return response
+
+    server.make_default_options_response = options_response
 
     @server.errorhandler(405)
     def _method_not_allowed(exc):

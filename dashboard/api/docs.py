@@ -13,7 +13,7 @@ def render(doc: dict) -> str:
     operations = [_operation(path, method, op) for path, item in doc["paths"].items() for method, op in item.items()]
     return render_template("api/docs.html", info=doc["info"], version=doc["openapi"], operations=operations,
                            schemas=[_schema(name, schema) for name, schema in sorted(schemas.items())],
-                           blocks=_blocks(doc["info"]["description"]), text=_text)
+                           blocks=_blocks(doc["info"]["description"]), text=inline_markup)
 
 
 def _operation(path: str, method: str, op: dict) -> dict:
@@ -63,7 +63,7 @@ def type_text(schema: dict) -> str:
     return text
 
 
-def _text(raw: str) -> Markup:
+def inline_markup(raw: str) -> Markup:
     """Escaped text with `code` spans."""
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(raw))))
 

@@ -13,7 +13,10 @@ from dashboard.api.schemas import ErrorResponse
 REF = "#/components/schemas/{model}"
 ERRORS = {
     400: "A parameter is missing, unknown, repeated or not allowed; the message names it and what is allowed.",
+    401: "Sign in first: a session cookie from /login, or HTTP Basic credentials.",
+    403: "Signed in, but this needs a higher role.",
     404: "Nothing with that name or id.",
+    409: "That job is already running.",
     429: "Too many requests from this address; see Retry-After.",
 }
 RATE_HEADERS = {
@@ -43,9 +46,18 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "AQI Predictor API", "version": "1.0.0", "description": DESCRIPTION},
-        "paths": {PREFIX + r.path: {"get": _operation(r, schemas)} for r in ROUTES},
-        "components": {"schemas": defs.get("$defs", {})},
+        "paths": _paths(schemas),
+        "components": {"schemas": defs.get("$defs", {}),
+                       "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
+                                           "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
     }
+
+
+def _paths(schemas: dict) -> dict:
+    paths: dict[str, dict] = {}
+    for r in ROUTES:
+        paths.setdefault(PREFIX + r.path, {})[r.method.lower()] = _operation(r, schemas)
+    return paths
 
 
 def _operation(route: Route, schemas: dict) -> dict:
@@ -63,8 +75,11 @@ def _operation(route: Route, schemas: dict) -> dict:
     for status in sorted({*route.errors, 429}):
         responses[str(status)] = {"description": ERRORS[status], "headers": rate if status == 429 else {},
                                   "content": {"application/json": {"schema": schemas[ErrorResponse]}}}
-    return {"operationId": route.endpoint, "summary": route.summary, "description": route.description,
-            "parameters": parameters, "responses": responses}
+    operation = {"operationId": route.endpoint, "summary": route.summary, "description": route.description,
+                 "parameters": parameters, "responses": responses}
+    if route.access:
+        operation["security"] = [{"basic": []}, {"session": []}]
+    return operation
 
 
 def _parameters(model: type[BaseModel] | None, location: str) -> list[dict]:

@@ -39,7 +39,13 @@ def csv_response(chunks: Iterable[str], filename: str) -> Response:
 
 
 def cacheable(response: Response, max_age: int) -> Response:
-    """Cache-Control for shared caches and, unless streamed, a strong ETag of the body (304 when it matches)."""
+    """Cache-Control for shared caches and, unless streamed, a strong ETag of the body (304 when it matches).
+
+    max_age 0: a private answer (signed-in users, actions) that no cache may keep.
+    """
+    if max_age == 0:
+        response.headers["Cache-Control"] = "no-store"
+        return response
     response.cache_control.public = True
     response.cache_control.max_age = max_age
     if not response.is_streamed:

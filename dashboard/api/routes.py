@@ -10,7 +10,6 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, request
 from pydantic import BaseModel, ValidationError
 
-from core.metrics import timed
 from dashboard.api.errors import APIError
 from dashboard.api.responses import cacheable, json_response
 
@@ -28,7 +27,9 @@ class Route:
     path_params: type[BaseModel] | None
     content: dict[str, type[BaseModel] | dict]  # media type -> response model, or a plain JSON schema
     errors: tuple[int, ...]
-    cache: str | int  # a settings TTL namespace, or seconds
+    cache: str | int  # a settings TTL namespace, or seconds (0: private, never stored)
+    method: str = "GET"
+    access: str | None = None  # a settings field naming the role needed, e.g. "access_admin"
 
     def max_age(self) -> int:
         return current_app.config["AQI_SETTINGS"].ttl(self.cache) if isinstance(self.cache, str) else self.cache
@@ -39,7 +40,7 @@ ROUTES: list[Route] = []
 
 def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict], cache: str | int,
           query: type[BaseModel] | None = None, path_params: type[BaseModel] | None = None,
-          errors: tuple[int, ...] = (400,)) -> Callable:
+          errors: tuple[int, ...] = (400,), method: str = "GET", access: str | None = None) -> Callable:
     """Mount a GET view at PREFIX + path and record it for the OpenAPI document.
 
     The view receives the validated query model (if any) and the validated path parameters as keywords, and
@@ -47,21 +48,35 @@ def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict]
     """
     def register(view: Callable) -> Callable:
         spec = Route(path, view.__name__, summary, inspect.getdoc(view) or "", query, path_params,
-                     content, errors, cache)
+                     content, (*errors, 401, 403) if access else errors, cache, method, access)
         ROUTES.append(spec)
 
+        # No timer here: dashboard.monitoring times every /api request, errors included.
         @functools.wraps(view)
-        @timed("api", view.__name__)
         def handle(**raw: str) -> Response:
+            if access:
+                authorize(access)
             args = [params(query)] if query else []
             result = view(*args, **path_values(path_params, raw))
             return cacheable(result if isinstance(result, Response) else json_response(result), spec.max_age())
 
         blueprint.add_url_rule(PREFIX.removeprefix("/api") + re.sub(r"{(\w+)}", r"<\1>", path),
-                               view.__name__, handle, methods=["GET"])
+                               view.__name__, handle, methods=[method])
         return view
 
     return register
+
+
+def authorize(access: str) -> None:
+    """401 without credentials, 403 with a role that may not: checked on the server for every call."""
+    from dashboard.auth import current_role, may
+
+    if may(access):
+        return
+    needed = getattr(current_app.config["AQI_SETTINGS"], access)
+    if current_role() is None:
+        raise APIError(401, "unauthorized", f"sign in (session or HTTP Basic) as {needed} or higher")
+    raise APIError(403, "forbidden", f"this needs the {needed} role; you are {current_role()}")
 
 
 def params(model: type[BaseModel]) -> Any:

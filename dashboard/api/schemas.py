@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
+from core.aqi.calculator import POLLUTANT_CODES
 from core.db.queries import MAX_LIMIT
 
 Standard = Literal["us_epa", "india_naqi", "eea"]
@@ -15,6 +17,10 @@ MAX_PAGE = 1_000_000  # keeps the offset (page - 1) × limit a sane database int
 MAX_STATION_ID = 2**31 - 1  # the id column is a 32-bit integer
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
 TIME = "UTC ISO 8601 with Z"
+# The grammar of the list parameters, checked by the validators and stated in the document as the same pattern.
+NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+BBOX_PATTERN = rf"^ *{NUMBER} *(?:, *{NUMBER} *){{3}}$"
+HOURLY_PATTERN = rf"^ *(?:{NUMBER})? *(?:, *(?:{NUMBER})? *){{0,11}}$"
 
 
 # --------------------------------------------------------------------------- query strings
@@ -42,10 +48,9 @@ class PageQuery(Query):
 def _bbox(raw: str | None) -> str | None:
     if raw is None:
         return raw
-    try:
-        min_lon, min_lat, max_lon, max_lat = (float(x) for x in raw.split(","))
-    except ValueError:
-        raise ValueError("must be minLon,minLat,maxLon,maxLat (four numbers)") from None
+    if not re.fullmatch(BBOX_PATTERN, raw):
+        raise ValueError("must be minLon,minLat,maxLon,maxLat (four numbers)")
+    min_lon, min_lat, max_lon, max_lat = (float(x) for x in raw.split(","))
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
         raise ValueError("must be minLon,minLat,maxLon,maxLat with min <= max within -180..180 / -90..90")
     return raw
@@ -57,8 +62,7 @@ def bbox_tuple(raw: str | None) -> tuple[float, float, float, float] | None:
 
 
 BBOX = Field(None, description="minLon,minLat,maxLon,maxLat in degrees (WGS 84); edges included.",
-             json_schema_extra={"pattern": r"^\s*-?[0-9.eE+-]+(\s*,\s*-?[0-9.eE+-]+){3}\s*$",
-                                "examples": ["76.5,28.0,77.8,29.2"]})
+             json_schema_extra={"pattern": BBOX_PATTERN, "examples": ["76.5,28.0,77.8,29.2"]})
 
 
 class StationsQuery(PageQuery):
@@ -83,6 +87,14 @@ class CurrentQuery(PageQuery):
 class StationPath(Query):
     station_id: int = Field(ge=1, le=MAX_STATION_ID, description="Station id, as /stations lists it.")
 
+    @field_validator("station_id", mode="before")
+    @classmethod
+    def _digits(cls, raw: Any) -> Any:
+        # Only the canonical form names a station: not 1.0, +1 or 1_0, which int() would also take.
+        if isinstance(raw, str) and not re.fullmatch(r"[0-9]+", raw):
+            raise ValueError("must be a whole number written with digits only")
+        return raw
+
 
 def _utc(value: Any) -> Any:
     if not isinstance(value, str):
@@ -90,10 +102,13 @@ def _utc(value: Any) -> Any:
     try:
         # fromisoformat takes ISO 8601 with Z or an offset; upper() also admits RFC 3339's lower-case t and z.
         parsed = datetime.fromisoformat(value.strip().upper())
-        parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise ValueError(f"'{value}' is not an ISO 8601 time such as 2026-11-20T12:00:00Z") from None
-    if not EARLIEST <= parsed < LATEST:
+    try:
+        parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    except OverflowError:  # an offset pushing year 1 or 9999 out of range
+        parsed = None
+    if parsed is None or not EARLIEST <= parsed < LATEST:
         raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
     return parsed
 
@@ -113,7 +128,11 @@ class MeasurementsQuery(PageQuery):
 
 class CalculateQuery(Query):
     standard: Standard = Field(description="AQI standard.")
-    pollutant: str = Field(description="Pollutant and averaging period, e.g. pm25_24h, o3_8h, no2_1h.")
+    # A plain string, so that core names a code the standard lacks; the document still lists every code.
+    pollutant: str = Field(description="Pollutant and averaging period, e.g. pm25_24h, o3_8h, no2_1h; each standard "
+                                       "defines its own set.",
+                           json_schema_extra={"enum": list(dict.fromkeys(c for cs in POLLUTANT_CODES.values()
+                                                                         for c in cs))})
     concentration: float = Field(description="Concentration, in `unit`.")
     unit: str | None = Field(None, description=(
         "µg/m³ (ug/m3), mg/m³, ppb or ppm; default the standard's own for the pollutant. Gases convert at 25 °C."))
@@ -122,7 +141,8 @@ class CalculateQuery(Query):
 class NowcastQuery(Query):
     pollutant: Literal["pm25", "pm10", "o3"] = Field(description="pm25/pm10 in µg/m³ (12 h), o3 in ppb (8 h).")
     hourly: str = Field(description="Up to 12 hourly values, newest first, comma-separated; an empty item is a "
-                                    "missing hour.", json_schema_extra={"examples": ["50,45,,40"]})
+                                    "missing hour.",
+                        json_schema_extra={"examples": ["50,45,,40"], "pattern": HOURLY_PATTERN})
 
     @field_validator("hourly")
     @classmethod
@@ -131,13 +151,8 @@ class NowcastQuery(Query):
         if len(items) > 12:
             raise ValueError("at most 12 hourly values (newest first)")
         for item in items:
-            if item.strip():
-                try:
-                    number = float(item)
-                except ValueError:
-                    number = math.nan
-                if not math.isfinite(number):
-                    raise ValueError(f"'{item}' is not a number (leave an item empty for a missing hour)")
+            if item.strip() and not (re.fullmatch(NUMBER, item.strip()) and math.isfinite(float(item))):
+                raise ValueError(f"'{item}' is not a number (leave an item empty for a missing hour)")
         return raw
 
 

@@ -7,9 +7,11 @@ from dash import Input, Output, callback, dcc, html
 
 from core.settings import get_settings
 from core.thresholds import LATENCY_CHECKS, snapshot
+from dashboard.auth import may, sign_in_prompt
 from dashboard.figures import STATUS_COLORS, format_figure, sparkline_figure
 
-dash.register_page(__name__, path="/performance", name="Performance", title="Performance")
+dash.register_page(__name__, path="/performance", name="Performance", title="Performance",
+                   access="access_performance")
 
 TILES = [key for key, *_ in LATENCY_CHECKS] + ["cache_hit_rate", "db_pool"]
 STATUS_TEXT = {"ok": "OK", "warning": "Warning", "critical": "Critical", "no_data": "No data"}
@@ -27,6 +29,8 @@ def _tile(key: str) -> dbc.Col:
 
 
 def layout(**_query) -> html.Div:
+    if not may("access_performance"):
+        return sign_in_prompt("the operator panel", get_settings().access_performance, "/performance")
     return html.Div([
         dbc.Row([
             dbc.Col(html.H4("Performance", className="mb-0"), width="auto"),

@@ -25,5 +25,11 @@ def test_cache_reports_redis_down_without_raising():
 
 
 def test_database_reports_ok_with_revision(sqlite_engine):
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+    from core.db.migrate import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
     report = readiness.database(sqlite_engine)
-    assert report == {"status": "ok", "dialect": "sqlite", "revision": "0001"}
+    assert report == {"status": "ok", "dialect": "sqlite", "revision": ScriptDirectory.from_config(config).get_current_head()}

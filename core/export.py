@@ -1,0 +1,84 @@
+"""CSV export of measurements for a station or a city, streamed row by row (any range, constant memory)."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from core import catalog
+from core.aqi.sensors import epa_pm25_correction
+from core.db import queries
+from core.db.engine import session as db_session
+from core.parameters import POLLUTANTS
+
+MAX_DAYS = 400
+COLUMNS = ["ts_utc", "station_id", "station_code", "station_name", "city", "kind", "parameter", "value", "unit",
+           "quality", "epa_corrected_pm25"]
+
+
+class ExportError(ValueError):
+    """The selection cannot be exported; the message says why."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    stations: list[dict]
+    parameters: list[str]
+    start: datetime
+    end: datetime
+
+    @property
+    def filename(self) -> str:
+        who = (f"station-{self.stations[0]['id']}" if len(self.stations) == 1
+               else self.stations[0]["city"].lower().replace(" ", "-"))
+        return f"aqi-{who}-{self.start:%Y%m%dT%H}-{self.end:%Y%m%dT%H}.csv"
+
+
+def selection(station_id: int | None, city: str | None, parameters: list[str] | None, start: datetime,
+              end: datetime) -> Selection:
+    """Validate what is asked for; ExportError names the problem."""
+    if (station_id is None) == (city is None):
+        raise ExportError("give either a station or a city")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ExportError("start and end need a time zone (use Z for UTC)")
+    if end <= start:
+        raise ExportError("end must be after start")
+    if end - start > timedelta(days=MAX_DAYS):
+        raise ExportError(f"at most {MAX_DAYS} days per export")
+    parameters = parameters or list(POLLUTANTS)
+    unknown = [p for p in parameters if p not in POLLUTANTS]
+    if unknown:
+        raise ExportError(f"unknown pollutant(s) {', '.join(unknown)}; known: {', '.join(POLLUTANTS)}")
+    if station_id is not None:
+        stations = [s for s in catalog.stations() if s["id"] == station_id]
+        if not stations:
+            raise ExportError(f"no station {station_id}")
+    else:
+        stations = catalog.stations(city)
+        if not stations:
+            raise ExportError(f"no city {city!r}")
+    return Selection(stations, parameters, start, end)
+
+
+def csv_lines(sel: Selection) -> Iterator[str]:
+    """The header, then one CSV line per measurement; low-cost PM2.5 also gets EPA's corrected value."""
+    by_id = {s["id"]: s for s in sel.stations}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    yield buffer.getvalue()
+    with db_session() as session:
+        result = queries.export_measurements(session, sorted(by_id), sel.parameters, sel.start, sel.end)
+        for rows in result.partitions():
+            buffer.seek(0)
+            buffer.truncate()
+            for ts, sid, parameter, value, unit, quality, humidity in rows:
+                s = by_id[sid]
+                corrected = ""
+                if s["kind"] == "low_cost" and parameter == "pm25" and humidity is not None:
+                    corrected = f"{epa_pm25_correction(value, humidity):.1f}"
+                writer.writerow([queries.utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ"), sid, s["code"], s["name"],
+                                 s["city"], s["kind"], parameter, value, unit, quality, corrected])
+            yield buffer.getvalue()

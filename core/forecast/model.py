@@ -1,0 +1,99 @@
+"""The Keras 3 quantile forecaster, its pinball loss, and versioned files: weights + a JSON card.
+
+Imports TensorFlow: only the predictor and training import this module, lazily (never the gunicorn master).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from core.forecast.features import HORIZON, LOOKBACK, N_FEATURES, STATION_BUCKETS, TARGET_INDEX, TARGETS  # noqa: E402
+
+QUANTILES = (0.1, 0.5, 0.9)
+DEFAULT_ARCH = {"hidden": 128, "embedding": 8}
+
+
+class LastObserved(keras.layers.Layer):
+    """The standardised targets at the issue hour (B, P): the median is learnt as a change from them."""
+
+    def call(self, x):
+        return tf.gather(x[:, -1, :], list(TARGET_INDEX), axis=1)
+
+
+class QuantileHead(keras.layers.Layer):
+    """p10 ≤ p50 ≤ p90 by construction: p50 = last + delta, the outer quantiles = p50 ∓ softplus(·)."""
+
+    def call(self, raw, last):
+        median = last[:, :, None] + raw[..., 1]
+        low = median - tf.nn.softplus(raw[..., 0])
+        high = median + tf.nn.softplus(raw[..., 2])
+        return tf.stack([low, median, high], axis=-1)
+
+
+def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "float32") -> keras.Model:
+    """Inputs (B, LOOKBACK, F) standardised history and (B,) station buckets → (B, P, HORIZON, 3)."""
+    policy = keras.mixed_precision.DTypePolicy(dtype_policy)
+    history = keras.Input((LOOKBACK, N_FEATURES), name="history")
+    station = keras.Input((), dtype="int32", name="station")
+    emb = keras.layers.Embedding(STATION_BUCKETS, embedding, name="station_embedding", dtype=policy)(station)
+    h = keras.layers.Concatenate()([keras.layers.Flatten()(history), emb])
+    h = keras.layers.Dense(hidden, activation="relu", name="dense_1", dtype=policy)(h)
+    h = keras.layers.Dropout(0.3)(h)
+    h = keras.layers.Dense(hidden, activation="relu", name="dense_2", dtype=policy)(h)
+    raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name="quantiles", dtype="float32")(h)
+    raw = keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw)
+    out = QuantileHead(dtype="float32")(raw, LastObserved(dtype="float32")(history))
+    return keras.Model([history, station], out, name="aqi_forecaster")
+
+
+def pinball_loss(y_true, y_pred, quantiles=QUANTILES):
+    """Mean pinball (quantile) loss over observed targets; y_true (B, P, H) with NaN where unobserved."""
+    y_true = tf.convert_to_tensor(y_true, tf.float32)
+    y_pred = tf.cast(tf.convert_to_tensor(y_pred), tf.float32)
+    mask = tf.math.is_finite(y_true)
+    y = tf.where(mask, y_true, 0.0)[..., None]
+    q = tf.constant(quantiles, tf.float32)
+    error = y - y_pred
+    loss = tf.maximum(q * error, (q - 1.0) * error)
+    weights = tf.cast(mask, tf.float32)[..., None]
+    return tf.reduce_sum(loss * weights) / tf.maximum(tf.reduce_sum(weights) * len(quantiles), 1.0)
+
+
+# -- files -----------------------------------------------------------------------------------------------
+def weights_path(directory: Path, version: str) -> Path:
+    return directory / f"forecast-{version}.weights.h5"
+
+
+def card_path(directory: Path, version: str) -> Path:
+    return directory / f"forecast-{version}.json"
+
+
+def save(model: keras.Model, card: dict, directory: Path) -> Path:
+    """Write weights and card (normalisation stats inside) for card["version"]; returns the card's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    version = card["version"]
+    model.save_weights(weights_path(directory, version))
+    path = card_path(directory, version)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(card, indent=2))
+    tmp.replace(path)  # the card appears last and whole: a reader never sees a half-written version
+    return path
+
+
+def load(directory: Path, version: str, dtype_policy: str = "float32") -> tuple[keras.Model, dict]:
+    """Rebuild the architecture named in the card and load its weights."""
+    card = json.loads(card_path(directory, version).read_text())
+    model = build_model(**card.get("architecture", DEFAULT_ARCH), dtype_policy=dtype_policy)
+    model.load_weights(weights_path(directory, version))
+    return model, card
+
+
+def dummy_inputs(batch: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((batch, LOOKBACK, N_FEATURES), np.float32), np.zeros((batch,), np.int32)

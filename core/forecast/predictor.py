@@ -1,0 +1,207 @@
+"""Fast in-process inference: the latest model loaded once per process (lazily, thread-safe), run through a
+tf.function with a fixed input signature (XLA when configured), batched, with an LRU cache of outputs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from core.forecast import features as F
+from core.metrics import timed
+from core.settings import ROOT, Settings, get_settings
+
+log = logging.getLogger(__name__)
+FIX = "run `python app.py train` to train one"
+
+
+class ModelUnavailable(Exception):
+    """No usable forecast model: the message says what is wrong and how to fix it."""
+
+
+def model_dir(settings: Settings | None = None) -> Path:
+    raw = Path((settings or get_settings()).forecast_model_dir)
+    return raw if raw.is_absolute() else ROOT / raw
+
+
+def latest_version(directory: Path) -> str | None:
+    """The newest version with a card in `directory` (versions are UTC timestamps: they sort by time)."""
+    versions = sorted(p.name.removeprefix("forecast-").removesuffix(".json") for p in directory.glob("forecast-*.json"))
+    return versions[-1] if versions else None
+
+
+def _bucket(n: int) -> int:
+    """Batch sizes are padded to powers of two: XLA compiles once per shape, not once per station count."""
+    return 1 << max(0, (n - 1).bit_length())
+
+
+class Predictor:
+    """One loaded model version; predict() maps standardised windows to concentration quantiles."""
+
+    def __init__(self, directory: Path, version: str, jit: bool = True, precision: str = "float32",
+                 lru_size: int = 4096) -> None:
+        import tensorflow as tf
+
+        from core.forecast.model import load
+
+        self.version, self.jit, self.precision = version, jit, precision
+        self.model, self.card = load(directory, version, dtype_policy=precision)
+        self.norm = F.Normalisation.from_dict(self.card["normalisation"])
+        spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32), tf.TensorSpec((None,), tf.int32)]
+        model = self.model
+        self._fn = tf.function(lambda x, s: model([x, s], training=False), input_signature=spec, jit_compile=jit)
+        self._lru: OrderedDict = OrderedDict()
+        self._lru_size = lru_size
+        self._lru_lock = threading.Lock()
+
+    def warm(self, sizes: tuple[int, ...] = (1,)) -> None:
+        for n in sizes:
+            self.raw(*_zeros(n))
+
+    def raw(self, x: np.ndarray, stations: np.ndarray) -> np.ndarray:
+        """Standardised quantiles (N, P, H, 3) for windows x (N, LOOKBACK, F) and station buckets (N,)."""
+        n = len(x)
+        size = _bucket(n)
+        if size != n:
+            x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), np.float32)])
+            stations = np.concatenate([stations, np.zeros(size - n, np.int32)])
+        return self._fn(x.astype(np.float32, copy=False), stations.astype(np.int32, copy=False)).numpy()[:n]
+
+    def predict(self, x: np.ndarray, stations: np.ndarray) -> np.ndarray:
+        """Quantiles in storage units (N, P, H, 3): PM2.5 µg/m³, O3 ppb; p10 ≤ p50 ≤ p90."""
+        with timed("inference", "forecast.batch" if len(x) > 1 else "forecast.station"):
+            out = self.raw(x, stations)
+        return F.to_concentration(out, self.norm, axis=1)
+
+    # -- per-station LRU of outputs ------------------------------------------------------------------------
+    def cache_key(self, station_id: int, last_hour) -> tuple:
+        """Outputs depend on the station, the last observed hour and the model: all three are in the key."""
+        return (int(station_id), last_hour.isoformat() if hasattr(last_hour, "isoformat") else last_hour,
+                self.version)
+
+    def cached(self, key: tuple) -> np.ndarray | None:
+        with self._lru_lock:
+            value = self._lru.get(key)
+            if value is not None:
+                self._lru.move_to_end(key)
+            return value
+
+    def remember(self, key: tuple, value: np.ndarray) -> None:
+        with self._lru_lock:
+            self._lru[key] = value
+            self._lru.move_to_end(key)
+            while len(self._lru) > self._lru_size:
+                self._lru.popitem(last=False)
+
+    def predict_stations(self, station_ids: list[int], last_hour, x: np.ndarray) -> np.ndarray:
+        """predict() through the LRU: only stations not cached for (last hour, version) run the model."""
+        keys = [self.cache_key(s, last_hour) for s in station_ids]
+        out: list[np.ndarray | None] = [self.cached(k) for k in keys]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            fresh = self.predict(x[todo], F.station_buckets(np.asarray(station_ids)[todo]))
+            for j, i in enumerate(todo):
+                out[i] = fresh[j]
+                self.remember(keys[i], fresh[j])
+        return np.stack(out)
+
+
+def _zeros(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((n, F.LOOKBACK, F.N_FEATURES), np.float32), np.zeros((n,), np.int32)
+
+
+# -- the process-wide predictor ----------------------------------------------------------------------------
+_lock = threading.Lock()
+_state: dict = {"predictor": None, "error": None, "stamp": None}
+_threads_set = False
+
+
+def configure_threads(settings: Settings) -> None:
+    """TensorFlow's thread pools can be sized only before its runtime starts: done once, before any load."""
+    global _threads_set
+    if _threads_set:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(settings.forecast_threads_inter)
+        tf.config.threading.set_intra_op_parallelism_threads(settings.forecast_threads_intra)
+    except RuntimeError:  # the runtime already started (e.g. training ran first in this process)
+        log.info("TensorFlow threads were already configured")
+    _threads_set = True
+
+
+def _stamp(directory: Path) -> tuple:
+    """Identifies what is on disk: a new or replaced model file is picked up without a restart."""
+    version = latest_version(directory)
+    if version is None:
+        return (None,)
+    from core.forecast.model import weights_path
+
+    files = [directory / f"forecast-{version}.json", weights_path(directory, version)]
+    return (version, *[(p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None for p in files])
+
+
+def get_predictor() -> Predictor:
+    """The loaded latest model (loaded on first use in this process); ModelUnavailable when there is none."""
+    settings = get_settings()
+    directory = model_dir(settings)
+    stamp = _stamp(directory)
+    with _lock:
+        if _state["stamp"] != stamp:
+            _state.update(predictor=None, error=None, stamp=stamp)
+            _state["predictor"], _state["error"] = _load(settings, directory, stamp[0])
+        if _state["predictor"] is None:
+            raise ModelUnavailable(_state["error"]["message"])
+        return _state["predictor"]
+
+
+def _load(settings: Settings, directory: Path, version: str | None) -> tuple[Predictor | None, dict | None]:
+    if version is None:
+        return None, {"status": "missing", "message": f"No forecast model in {directory}: {FIX}.", "version": None}
+    from core.forecast.model import weights_path
+
+    if not weights_path(directory, version).exists():
+        return None, {"status": "missing", "version": version,
+                      "message": f"The weights of forecast model {version} are missing "
+                                 f"({weights_path(directory, version).name}): {FIX}."}
+    try:
+        configure_threads(settings)
+        predictor = Predictor(directory, version, jit=settings.forecast_jit, precision=settings.forecast_precision,
+                              lru_size=settings.forecast_lru_size)
+        predictor.warm()
+        log.info("forecast model %s loaded", version)
+        return predictor, None
+    except Exception as exc:  # any failure to read a model file means the file is unusable
+        log.warning("forecast model %s is corrupt: %s", version, exc)
+        return None, {"status": "corrupt", "version": version,
+                      "message": f"Forecast model {version} in {directory} cannot be loaded "
+                                 f"({type(exc).__name__}: {str(exc)[:160]}): delete it and {FIX}."}
+
+
+def model_status() -> dict:
+    """{"status": "ok"|"missing"|"corrupt", "message", "version"} of the latest model (loads it if needed)."""
+    try:
+        predictor = get_predictor()
+    except ModelUnavailable:
+        return dict(_state["error"])
+    return {"status": "ok", "message": f"Forecast model {predictor.version} loaded", "version": predictor.version}
+
+
+def card() -> dict:
+    """The loaded model's card (version, data range, features, metrics); ModelUnavailable if none."""
+    return get_predictor().card
+
+
+def reset() -> None:
+    """Forget the loaded model (tests, and after training in the same process)."""
+    with _lock:
+        _state.update(predictor=None, error=None, stamp=None)
+
+
+def read_card(path: Path) -> dict:
+    return json.loads(path.read_text())

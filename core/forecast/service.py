@@ -1,0 +1,297 @@
+"""What pages, the API and jobs call: stored forecasts (computed on demand when stale), daily categories,
+explanations, and the hourly batch.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from core.aqi.calculator import calculate, concentration_range
+from core.aqi.current import categories
+from core.cache import get_cache
+from core.db import queries
+from core.db.engine import get_engine
+from core.db.models import Forecast
+from core.forecast import features as F
+from core.forecast.predictor import ModelUnavailable, get_predictor, model_dir, model_status
+from core.metrics import timed
+from core.parameters import UNITS
+from core.settings import get_settings
+
+log = logging.getLogger(__name__)
+AQI_CODES = {"pm25": "pm25_24h", "o3": "o3_8h"}
+
+
+def _check(parameter: str, hours: int = 72) -> None:
+    if parameter not in F.TARGETS:
+        raise ValueError(f"parameter must be one of {', '.join(F.TARGETS)}, not {parameter!r}")
+    if not 1 <= hours <= F.HORIZON:
+        raise ValueError(f"hours must be between 1 and {F.HORIZON}")
+
+
+# -- inputs and inference ----------------------------------------------------------------------------------
+def _inputs(session: Session, stations: list[dict], end: datetime, norm: F.Normalisation) -> np.ndarray:
+    """Standardised windows (N, LOOKBACK, F) ending at `end` for `stations`, built like the training inputs."""
+    start, end = F.input_span(end)
+    hours = int((end - start).total_seconds() // 3600) + 1
+    ids = [s["id"] for s in stations]
+    measurements = queries.recent_window(session, end, hours, ids)
+    weather = queries.city_weather(session, end, hours)
+    history = F.build_history(measurements, weather, stations, start, end)
+    inputs = F.normalised_inputs(history.values, norm)
+    last = np.full(len(stations), len(history.hours) - 1)
+    return F.windows(inputs, last, np.arange(len(stations)))
+
+
+def _forecast_rows(stations: list[dict], issued_at: datetime, quantiles: np.ndarray, version: str) -> list[dict]:
+    rows = []
+    for i, s in enumerate(stations):
+        for pi, parameter in enumerate(F.TARGETS):
+            q = quantiles[i, pi]
+            for h in range(F.HORIZON):
+                rows.append({"station_id": s["id"], "parameter": parameter, "issued_at": issued_at, "horizon": h + 1,
+                             "target_ts": issued_at + timedelta(hours=h + 1), "p10": float(q[h, 0]),
+                             "p50": float(q[h, 1]), "p90": float(q[h, 2]), "model_version": version})
+    return rows
+
+
+def forecast_stations(engine: Engine, stations: list[dict], issued_at: datetime) -> int:
+    """Forecast `stations` from data up to issued_at and store (replace) that issue; returns stations done."""
+    predictor = get_predictor()
+    with Session(engine) as session:
+        x = _inputs(session, stations, issued_at, predictor.norm)
+    quantiles = predictor.predict_stations([s["id"] for s in stations], issued_at, x)
+    rows = _forecast_rows(stations, issued_at, quantiles, predictor.version)
+    ids = [s["id"] for s in stations]
+    with engine.begin() as conn:
+        conn.execute(delete(Forecast).where(Forecast.issued_at == issued_at, Forecast.station_id.in_(ids)))
+        conn.execute(insert(Forecast), rows)
+    return len(stations)
+
+
+@timed("job", "forecast_batch")
+def run_batch(engine: Engine | None = None) -> dict:
+    """Forecast every active station from the newest hour of data, store it, prune old issues."""
+    engine = engine or get_engine()
+    started = time.perf_counter()
+    with Session(engine) as session:
+        issued_at = queries.latest_hour(session)
+        stations = [s for s in queries.stations(session, active=True)]
+    if issued_at is None or not stations:
+        return {"stations": 0, "seconds": 0.0, "issued_at": None, "model_version": None}
+    done = forecast_stations(engine, stations, issued_at)
+    keep = get_settings().forecast_keep_days
+    with engine.begin() as conn:
+        conn.execute(delete(Forecast).where(Forecast.issued_at < issued_at - timedelta(days=keep)))
+    return {"stations": done, "seconds": round(time.perf_counter() - started, 3), "issued_at": issued_at,
+            "model_version": get_predictor().version}
+
+
+class ForecastBatch(threading.Thread):
+    """Runs run_batch whenever a new hour of data has arrived (checked every forecast_batch_check_s)."""
+
+    def __init__(self, engine: Engine, check_every_s: float | None = None) -> None:
+        super().__init__(name="forecast-batch", daemon=True)
+        self.engine = engine
+        self.check_every_s = check_every_s or get_settings().forecast_batch_check_s
+        self.stopped = threading.Event()
+        self.last_issue: datetime | None = None
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                with Session(self.engine) as session:
+                    newest = queries.latest_hour(session)
+                if newest is not None and newest != self.last_issue:
+                    result = run_batch(self.engine)
+                    self.last_issue = result["issued_at"]
+                    log.info("forecast batch: %s stations in %.1f s", result["stations"], result["seconds"])
+            except ModelUnavailable as exc:
+                log.warning("forecast batch skipped: %s", exc)
+            except Exception:  # keep running: one failed hour must not end the hourly forecasts
+                log.exception("forecast batch failed")
+            self.stopped.wait(self.check_every_s)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+# -- reading forecasts -------------------------------------------------------------------------------------
+def _latest_issue(session: Session, station_id: int, parameter: str) -> datetime | None:
+    ts = session.execute(select(func.max(Forecast.issued_at)).where(
+        Forecast.station_id == station_id, Forecast.parameter == parameter)).scalar_one_or_none()
+    return queries.utc(ts) if ts else None
+
+
+def _aqi(parameter: str, value: float) -> tuple[int | None, str | None]:
+    result = calculate("us_epa", AQI_CODES[parameter], round(max(value, 0.0), 3), UNITS[parameter])
+    return result["aqi"], (result["category"] if result["aqi"] is not None else None)
+
+
+def compute_forecast(station_id: int, parameter: str, hours: int = 72) -> dict:
+    """The stored forecast of the newest issue; forecast now (and store) when it is older than the data."""
+    engine = get_engine()
+    with Session(engine) as session:
+        station = queries.station(session, station_id)
+        if station is None:
+            raise LookupError(f"station {station_id} does not exist")
+        newest = queries.latest_hour(session)
+        issued = _latest_issue(session, station_id, parameter)
+    if newest is not None and (issued is None or issued < newest):
+        forecast_stations(engine, [station], newest)
+        issued = newest
+    if issued is None:
+        raise LookupError(f"station {station_id} has no data to forecast from")
+    with Session(engine) as session:
+        rows = session.execute(select(Forecast.target_ts, Forecast.p10, Forecast.p50, Forecast.p90,
+                                      Forecast.model_version)
+                               .where(Forecast.station_id == station_id, Forecast.parameter == parameter,
+                                      Forecast.issued_at == issued, Forecast.horizon <= hours)
+                               .order_by(Forecast.horizon)).all()
+    data = []
+    for ts, p10, p50, p90, _version in rows:
+        aqi, category = _aqi(parameter, p50)
+        data.append({"time": queries.utc(ts), "p10": round(p10, 2), "p50": round(p50, 2), "p90": round(p90, 2),
+                     "aqi": aqi, "category": category})
+    return {"station_id": station_id, "parameter": parameter, "unit": UNITS[parameter],
+            "model_version": rows[0][4] if rows else None, "issued_at": issued, "timezone": station["timezone"],
+            "data": data}
+
+
+def forecast_for_station(station_id: int, parameter: str, hours: int = 72) -> dict:
+    """Quantile forecast of the next `hours` hours (UTC times; PM2.5 µg/m³, O3 ppb) with the US AQI of p50.
+
+    ValueError for a bad parameter or hours, LookupError for an unknown station, ModelUnavailable without a model.
+    """
+    _check(parameter, hours)
+    version = get_predictor().version
+    with Session(get_engine()) as session:
+        newest = queries.latest_hour(session)
+    key = (station_id, parameter, hours, newest.isoformat() if newest else None, version)
+    return get_cache().get_or_compute("forecast", key, lambda: compute_forecast(station_id, parameter, hours))
+
+
+def daily_categories(station_id: int) -> list[dict]:
+    """AirNow-style daily forecast for the next three local days: the worse of the day's PM2.5 AQI (24-h mean
+    of p50) and O3 AQI (highest 8-h mean of p50); [{date, category, color, aqi, pollutant}].
+    """
+    series = {p: forecast_for_station(station_id, p) for p in F.TARGETS}
+    tz = ZoneInfo(series["pm25"]["timezone"])
+    colors = {c["name"]: c["color"] for c in categories("us_epa")}
+    frames = {p: pd.Series([d["p50"] for d in s["data"]],
+                           index=pd.DatetimeIndex([d["time"] for d in s["data"]]).tz_convert(tz)) for p, s in series.items()}
+    days = sorted({ts.date() for ts in frames["pm25"].index})[:3]
+    out = []
+    for day in days:
+        best = {"aqi": None, "pollutant": None}
+        for parameter, values in frames.items():
+            on_day = values[values.index.date == day]
+            if on_day.empty:
+                continue
+            value = float(on_day.mean()) if parameter == "pm25" else float(
+                values.rolling(8, min_periods=6).mean()[values.index.date == day].max())
+            if np.isnan(value):
+                value = float(on_day.mean())
+            aqi, _ = _aqi(parameter, value)
+            if aqi is not None and (best["aqi"] is None or aqi > best["aqi"]):
+                best = {"aqi": aqi, "pollutant": parameter}
+        category = _category_name(best["aqi"])
+        out.append({"date": day.isoformat(), "aqi": best["aqi"], "pollutant": best["pollutant"],
+                    "category": category, "color": colors.get(category, "#9E9E9E")})
+    return out
+
+
+def _category_name(aqi: int | None) -> str | None:
+    if aqi is None:
+        return None
+    for c in categories("us_epa"):
+        if c["high"] is None or aqi <= c["high"]:
+            return c["name"]
+    return None
+
+
+def category_bands(parameter: str) -> list[dict]:
+    """US EPA categories as concentration bands of the parameter's table: [{name, color, low, high}]."""
+    _check(parameter)
+    bands = []
+    for c in categories("us_epa"):
+        low = concentration_range("us_epa", AQI_CODES[parameter], c["low"], UNITS[parameter])["low"]
+        high = None if c["high"] is None else concentration_range(
+            "us_epa", AQI_CODES[parameter], c["high"], UNITS[parameter])["high"]
+        bands.append({"name": c["name"], "color": c["color"], "low": low, "high": high})
+    return bands
+
+
+# -- explanations ------------------------------------------------------------------------------------------
+def compute_explanation(station_id: int, parameter: str, steps: int | None = None) -> dict:
+    """Integrated gradients of the mean p50 over the next 24 h, from a baseline of average conditions
+    (all standardised inputs 0), summed per feature group; values in the parameter's unit (first-order).
+    """
+    import tensorflow as tf
+
+    predictor = get_predictor()
+    steps = steps or get_settings().forecast_ig_steps
+    with Session(get_engine()) as session:
+        station = queries.station(session, station_id)
+        if station is None:
+            raise LookupError(f"station {station_id} does not exist")
+        issued = queries.latest_hour(session)
+        if issued is None:
+            raise LookupError(f"station {station_id} has no data to forecast from")
+        x = _inputs(session, [station], issued, predictor.norm)
+    pi = F.TARGETS.index(parameter)
+    bucket = tf.constant(F.station_buckets([station_id]))
+    x = tf.constant(x)
+    baseline = tf.zeros_like(x)
+    alphas = tf.linspace(0.0, 1.0, steps + 1)[:, None, None]
+    path = baseline + alphas * (x - baseline)  # (steps+1, LOOKBACK, F)
+    with timed("inference", "forecast.explain"):
+        with tf.GradientTape() as tape:
+            tape.watch(path)
+            out = predictor.model([path, tf.repeat(bucket, steps + 1)], training=False)
+            target = tf.reduce_mean(tf.cast(out[:, pi, :24, 1], tf.float32), axis=1)
+        grads = tape.gradient(target, path).numpy()
+    avg = (grads[:-1] + grads[1:]).mean(axis=0) / 2  # trapezoidal rule
+    attributions = (x - baseline).numpy()[0] * avg  # (LOOKBACK, F), standardised model-space units
+    outputs = target.numpy()
+    mean, std = predictor.norm.target_scale()
+    # Model space is log1p: the slope of expm1 at the forecast converts the sum into the parameter's unit.
+    scale = float(std[pi] * np.exp(outputs[-1] * std[pi] + mean[pi]))
+    per_feature = attributions.sum(axis=0)
+    groups = [{"feature": name, "contribution": round(float(sum(per_feature[F.FEATURES.index(f)] for f in members)
+                                                             * scale), 3)}
+              for name, members in F.GROUPS.items()]
+    groups.sort(key=lambda g: abs(g["contribution"]), reverse=True)
+    to_conc = lambda v: float(F.from_model_space(np.array(v * std[pi] + mean[pi])))  # noqa: E731
+    return {"station_id": station_id, "parameter": parameter, "unit": UNITS[parameter],
+            "model_version": predictor.version, "issued_at": issued, "horizon_hours": 24,
+            "baseline_value": round(to_conc(outputs[0]), 2), "forecast_value": round(to_conc(outputs[-1]), 2),
+            "method": f"integrated gradients, {steps} steps, baseline = average conditions",
+            "attributions": groups}
+
+
+def explain(station_id: int, parameter: str) -> dict:
+    """Which inputs pushed the next-24-h median forecast up or down; cached in the attribution namespace."""
+    _check(parameter)
+    version = get_predictor().version
+    with Session(get_engine()) as session:
+        newest = queries.latest_hour(session)
+    key = (station_id, parameter, newest.isoformat() if newest else None, version)
+    return get_cache().get_or_compute("attribution", key, lambda: compute_explanation(station_id, parameter))
+
+
+def model_card() -> dict:
+    """The loaded model's card; ModelUnavailable when there is none."""
+    return get_predictor().card
+
+
+__all__ = ["ForecastBatch", "ModelUnavailable", "category_bands", "daily_categories", "explain",
+           "forecast_for_station", "model_card", "model_dir", "model_status", "run_batch"]

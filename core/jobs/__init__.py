@@ -1,0 +1,1 @@
+"""Admin jobs: ensure indexes, warm the cache, check database settings, retrain; one run at a time each."""

@@ -1,0 +1,87 @@
+"""The hourly batch stores forecasts in PostgreSQL and the service reads them back."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core import settings as settings_module
+from core.db.engine import set_engine
+from core.db.models import Forecast
+from core.forecast import ModelUnavailable, predictor, service
+from core.forecast.demo import tiny_model
+from tests.conftest import SEED_END, SEED_STATIONS
+
+
+@pytest.fixture(scope="module")
+def with_model(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("models")
+    tiny_model(directory)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AQI_FORECAST_MODEL_DIR", str(directory))
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+    yield directory
+    mp.undo()
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+
+
+def test_batch_stores_72_hours_of_both_parameters_for_every_station(seeded_pg, with_model):
+    set_engine(seeded_pg)
+    result = service.run_batch(seeded_pg)
+    with service.Session(seeded_pg) as session:  # other tests may have imported stations and hours
+        active = len(service.queries.stations(session, active=True))
+        newest = service.queries.latest_hour(session)
+    assert result["stations"] == active >= SEED_STATIONS and result["issued_at"] == newest >= SEED_END
+    with seeded_pg.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(Forecast)
+                             .where(Forecast.issued_at == newest)).scalar_one()
+        bad = conn.execute(select(func.count()).select_from(Forecast)
+                           .where((Forecast.p10 > Forecast.p50) | (Forecast.p50 > Forecast.p90))).scalar_one()
+    assert count == active * 2 * 72 and bad == 0
+    again = service.run_batch(seeded_pg)  # rerunning an hour replaces its issue, never duplicates it
+    assert again["stations"] == active
+
+
+def test_service_reads_the_stored_forecast_with_aqi_of_the_median(seeded_pg, with_model):
+    set_engine(seeded_pg)
+    service.run_batch(seeded_pg)
+    with service.Session(seeded_pg) as session:
+        station_id = service.queries.stations(session)[0]["id"]
+        newest = service.queries.latest_hour(session)
+    forecast = service.forecast_for_station(station_id, "pm25", hours=24)
+    assert forecast["issued_at"] == newest and forecast["unit"] == "µg/m³"
+    assert forecast["model_version"] == "20260101000000"
+    assert len(forecast["data"]) == 24
+    first = forecast["data"][0]
+    assert first["time"] == newest + timedelta(hours=1)
+    assert first["p10"] <= first["p50"] <= first["p90"]
+    assert isinstance(first["aqi"], int) and first["category"]
+    days = service.daily_categories(station_id)
+    assert len(days) == 3 and all(d["category"] and d["color"].startswith("#") for d in days)
+    explanation = service.explain(station_id, "o3")
+    assert explanation["attributions"] and {"feature", "contribution"} <= explanation["attributions"][0].keys()
+
+
+def test_service_rejects_unknown_parameter_and_station(seeded_pg, with_model):
+    set_engine(seeded_pg)
+    with pytest.raises(ValueError, match="parameter"):
+        service.forecast_for_station(1, "no2")
+    with pytest.raises(LookupError):
+        service.compute_forecast(999_999, "pm25")
+
+
+def test_service_raises_model_unavailable_without_a_model(seeded_pg, tmp_path, monkeypatch):
+    set_engine(seeded_pg)
+    monkeypatch.setenv("AQI_FORECAST_MODEL_DIR", str(tmp_path))
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+    try:
+        with pytest.raises(ModelUnavailable, match="python app.py train"):
+            service.forecast_for_station(1, "pm25")
+    finally:
+        monkeypatch.undo()
+        settings_module.get_settings.cache_clear()
+        predictor.reset()

@@ -1,0 +1,53 @@
+"""The forecast page in a real browser: chart, daily strip, skill table, explanation; and the model-missing message."""
+from __future__ import annotations
+
+import pytest
+
+from core import settings as settings_module
+from core.forecast import predictor
+from core.forecast.demo import tiny_model
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("models")
+    tiny_model(directory)
+    return directory
+
+
+def _use(monkeypatch, directory) -> None:
+    monkeypatch.setenv("AQI_FORECAST_MODEL_DIR", str(directory))
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+
+
+@pytest.fixture(autouse=True)
+def _restore():
+    yield
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+
+
+def test_forecast_page_shows_band_daily_strip_skill_and_explanation(dash_duo, app, models, monkeypatch, shot):
+    _use(monkeypatch, models)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/forecast")
+    dash_duo.wait_for_element("#forecast-skill-table", timeout=60)
+    dash_duo.wait_for_contains_text("#forecast-version", "20260101000000", timeout=20)
+    assert len(dash_duo.find_elements("#forecast-daily .forecast-day")) == 3
+    names = dash_duo.driver.execute_script(
+        "return document.querySelector('#forecast-graph .js-plotly-plot').data.map(t => t.name)")
+    assert {"Observed", "p10–p90", "Forecast (p50)"} <= set(names)
+    assert "Persistence" in dash_duo.find_element("#forecast-skill-table").text
+    dash_duo.wait_for_element("#forecast-explain .js-plotly-plot")
+    shot("forecast")
+
+
+def test_forecast_page_says_the_model_is_missing_and_how_to_fix_it(dash_duo, app, tmp_path, monkeypatch):
+    _use(monkeypatch, tmp_path)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_page(url=f"{dash_duo.server_url}/forecast")
+    dash_duo.wait_for_element("#forecast-model-missing", timeout=30)
+    text = dash_duo.find_element("#forecast-status").text
+    assert "Forecasts are unavailable" in text and "python app.py train" in text
+    dash_duo.wait_for_element("#forecast-graph .js-plotly-plot")  # observed data still shown

@@ -1,0 +1,123 @@
+"""The forecaster without a database: features, split, loss, files, predictor, LRU, missing/corrupt models."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import settings as settings_module
+from core.forecast import ModelUnavailable, features as F, model_status, predictor
+from core.forecast.demo import simulated_history, tiny_model
+from core.forecast.training import time_split
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("models")
+    tiny_model(directory)
+    return directory
+
+
+@pytest.fixture()
+def use_models(monkeypatch):
+    """Point the forecast settings at a directory for one test."""
+    def use(directory):
+        monkeypatch.setenv("AQI_FORECAST_MODEL_DIR", str(directory))
+        settings_module.get_settings.cache_clear()
+        predictor.reset()
+    yield use
+    monkeypatch.delenv("AQI_FORECAST_MODEL_DIR", raising=False)
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+
+
+def test_training_targets_all_lie_before_the_split_and_held_out_after():
+    split = time_split(400)
+    assert (split.train + F.HORIZON < split.split_hour).all()
+    assert (split.held_out >= split.split_hour).all()
+    assert split.train.min() >= F.LOOKBACK - 1
+
+
+def test_input_windows_end_at_the_issue_hour_and_never_look_ahead():
+    values = np.arange(300, dtype=np.float32)[:, None, None] * np.ones((1, 2, F.N_FEATURES), np.float32)
+    x = F.windows(values, np.array([100, 200]), np.array([0, 1]))
+    assert x.shape == (2, F.LOOKBACK, F.N_FEATURES)
+    assert x[0, -1, 0] == 100 and x[0, 0, 0] == 100 - F.LOOKBACK + 1 and x[1].max() == 200
+
+
+def test_pinball_loss_weights_under_and_over_prediction_by_quantile():
+    from core.forecast.model import pinball_loss
+
+    y_true = np.full((1, 1, 1), 1.0, np.float32)
+    y_pred = np.zeros((1, 1, 1, 3), np.float32)  # every quantile 1 too low
+    assert float(pinball_loss(y_true, y_pred)) == pytest.approx((0.1 + 0.5 + 0.9) / 3)
+    assert float(pinball_loss(-y_true, y_pred)) == pytest.approx((0.9 + 0.5 + 0.1) / 3)
+    nan_target = np.array([[[1.0, np.nan]]], np.float32)
+    assert float(pinball_loss(nan_target, np.zeros((1, 1, 2, 3), np.float32))) == pytest.approx(0.5)
+
+
+def test_quantiles_are_ordered_by_construction_even_untrained():
+    from core.forecast.model import build_model
+
+    out = build_model(hidden=16)([np.random.default_rng(1).normal(size=(8, F.LOOKBACK, F.N_FEATURES))
+                                  .astype(np.float32) * 5, np.arange(8, dtype=np.int32)]).numpy()
+    assert (out[..., 0] <= out[..., 1]).all() and (out[..., 1] <= out[..., 2]).all()
+
+
+def test_save_and_load_round_trip_keeps_weights_normalisation_and_card(model_dir):
+    from core.forecast.model import build_model, load
+
+    model, card = load(model_dir, "20260101000000")
+    assert card["version"] == "20260101000000"
+    assert {"trained_at", "data_range", "features", "metrics", "normalisation"} <= card.keys()
+    assert card["features"] == list(F.FEATURES)
+    assert set(card["metrics"]["mae"]) == {"pm25", "o3"}
+    norm = F.Normalisation.from_dict(card["normalisation"])
+    assert norm.mean.shape == (F.N_FEATURES,) and (norm.std > 0).all()
+    x, s = np.ones((2, F.LOOKBACK, F.N_FEATURES), np.float32), np.array([1, 2], np.int32)
+    again, _ = load(model_dir, "20260101000000")
+    np.testing.assert_allclose(model([x, s]).numpy(), again([x, s]).numpy(), rtol=1e-6)
+    fresh = build_model(hidden=32)
+    assert not np.allclose(fresh([x, s]).numpy(), model([x, s]).numpy())
+
+
+def test_predictor_gives_ordered_non_negative_quantiles_for_every_station(model_dir, use_models):
+    use_models(model_dir)
+    p = predictor.get_predictor()
+    history = simulated_history(4, 6)
+    inputs = F.normalised_inputs(history.values, p.norm)
+    x = F.windows(inputs, np.full(6, len(history.hours) - 1), np.arange(6))
+    out = p.predict(x, F.station_buckets(history.station_ids))
+    assert out.shape == (6, len(F.TARGETS), F.HORIZON, 3)
+    assert (out >= 0).all() and (np.diff(out, axis=-1) >= 0).all()
+    np.testing.assert_allclose(p.predict(x[:1], F.station_buckets(history.station_ids[:1]))[0], out[0], rtol=1e-4,
+                               atol=1e-3)
+
+
+def test_lru_cache_key_includes_the_model_version(model_dir, use_models):
+    use_models(model_dir)
+    p = predictor.get_predictor()
+    key = p.cache_key(7, "2026-11-20T12:00:00+00:00")
+    assert key == (7, "2026-11-20T12:00:00+00:00", "20260101000000")
+    p.remember(key, np.zeros(1))
+    other = p.cache_key(7, "2026-11-20T12:00:00+00:00")[:2] + ("20990101000000",)
+    assert p.cached(key) is not None and p.cached(other) is None
+
+
+def test_missing_model_raises_model_unavailable_and_status_says_missing(tmp_path, use_models):
+    use_models(tmp_path)
+    status = model_status()
+    assert status["status"] == "missing" and status["version"] is None
+    assert "python app.py train" in status["message"]
+    with pytest.raises(ModelUnavailable, match="python app.py train"):
+        predictor.get_predictor()
+
+
+def test_corrupt_model_raises_model_unavailable_and_status_says_corrupt(model_dir, tmp_path, use_models):
+    (tmp_path / "forecast-20260101000000.json").write_text((model_dir / "forecast-20260101000000.json").read_text())
+    (tmp_path / "forecast-20260101000000.weights.h5").write_bytes(b"not an HDF5 file")
+    use_models(tmp_path)
+    status = model_status()
+    assert status["status"] == "corrupt" and status["version"] == "20260101000000"
+    assert "python app.py train" in status["message"]
+    with pytest.raises(ModelUnavailable, match="cannot be loaded"):
+        predictor.get_predictor()
