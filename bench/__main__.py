@@ -1,10 +1,11 @@
 """`python -m bench [names…]`: run the benchmarks and print their figures side by side."""
+import importlib
 import sys
 
-from bench import aqi_engine, api_load, database
-
-BENCHES = {"aqi": aqi_engine.main, "api": api_load.main, "database": database.main}
+# name -> module with a main(); imported on demand so one bench's heavy imports (TensorFlow) stay out of others.
+BENCHES = {"aqi": "bench.aqi_engine", "database": "bench.database", "cache": "bench.cache_metrics",
+           "api": "bench.api_load"}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(BENCHES):
-        BENCHES[name]()
+        importlib.import_module(BENCHES[name]).main()

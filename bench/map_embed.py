@@ -74,6 +74,10 @@ def main() -> None:
                   f"p95 {np.percentile(ms, 95):6.1f} ms (n={ms.size}) | payload gzip median "
                   f"{np.median(sizes) / 1024:5.1f} KB, max {sizes.max() / 1024:5.1f} KB")
 
+        png = client.get(f"/export/surface.png?city={city['name']}&scope={city['name']}&standard=us_epa&pollutant=aqi")
+        print(f"{'':24s} + the surface overlay: one PNG of {len(png.data) / 1024:.1f} KB per city and hour "
+              f"(status {png.status_code}, browser-cached {png.headers.get('Cache-Control')})")
+
         header("embed first load (all requests, gzip)")
         total = 0
         page = client.get(f"/embed/city/{city['name']}", headers={"Accept-Encoding": "gzip"})

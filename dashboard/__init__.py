@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     migrate.upgrade(engine)
 
     server = Flask(__name__)
-    server.config.update(COMPRESS_MIN_SIZE=1024,
+    server.config.update(COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM_STREAMING=["br", "gzip", "deflate"],
                          COMPRESS_MIMETYPES=["text/html", "text/css", "application/json", "text/csv",
                                              "application/javascript", "application/geo+json", "text/javascript"])
     server.config["AQI_SETTINGS"] = settings

@@ -11,7 +11,7 @@ from core.jobs.registry import JOBS
 from core.settings import get_settings
 from dashboard.auth import current_user, may, sign_in_prompt
 
-dash.register_page(__name__, path="/admin", name="Admin", title="Admin", access="access_admin")
+dash.register_page(__name__, path="/admin", name="Admin", title="Admin", access="access_admin", order=4)
 
 STATUS_COLORS = {"running": "info", "succeeded": "success", "failed": "danger", "cancelled": "secondary"}
 

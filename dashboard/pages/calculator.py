@@ -9,7 +9,7 @@ from core.aqi.calculator import POLLUTANT_CODES, AQIError, calculate, concentrat
 from core.aqi.current import categories
 from dashboard.figures import STANDARDS, chip_style
 
-dash.register_page(__name__, path="/calculator", name="AQI calculator", title="AQI calculator")
+dash.register_page(__name__, path="/calculator", name="AQI calculator", title="AQI calculator", order=2)
 
 UNITS = ["", "ug/m3", "mg/m3", "ppb", "ppm"]
 

@@ -18,7 +18,7 @@ from core.spatial import rankings, snapshot_at, surfaces
 from dashboard.figures import (LABELS, NO_DATA, STANDARDS, category_of, chip_style, fit_view, history_figure,
                                map_figure, marker_value, surface_layers)
 
-dash.register_page(__name__, path="/", name="Live map", title="Live AQI map")
+dash.register_page(__name__, path="/", name="Live map", title="Live AQI map", order=0)
 
 DEFAULT_HOURS = 72
 MAX_HOURS = 31 * 24  # the slider's longest range; export takes longer ones

@@ -11,7 +11,7 @@ from dashboard.auth import may, sign_in_prompt
 from dashboard.figures import STATUS_COLORS, format_figure, sparkline_figure
 
 dash.register_page(__name__, path="/performance", name="Performance", title="Performance",
-                   access="access_performance")
+                   access="access_performance", order=3)
 
 TILES = [key for key, *_ in LATENCY_CHECKS] + ["cache_hit_rate", "db_pool"]
 STATUS_TEXT = {"ok": "OK", "warning": "Warning", "critical": "Critical", "no_data": "No data"}

@@ -65,3 +65,39 @@ def choose(dash_duo):
               timeout=5)
         dash_duo.wait_for_text_to_equal(f"#{dropdown_id} .dash-dropdown-value", label)
     return pick
+
+
+PASSWORD = "browser tests only"
+
+
+@pytest.fixture(scope="session")
+def browser_users(seeded_pg):
+    """One user per role in the seeded database."""
+    import uuid
+
+    from core.users import create_user
+
+    suffix = uuid.uuid4().hex[:6]
+    names = {role: f"browser-{role}-{suffix}" for role in ("analyst", "operator", "admin")}
+    for role, name in names.items():
+        create_user(seeded_pg, name, role, PASSWORD)
+    return names
+
+
+def _login(dash_duo, name: str, path: str) -> None:
+    dash_duo.driver.get(f"{dash_duo.server_url}/login?next={path}")
+    dash_duo.wait_for_element("#name").send_keys(name)
+    dash_duo.find_element("#password").send_keys(PASSWORD)
+    dash_duo.find_element("#login-submit").click()
+    until(lambda: dash_duo.driver.current_url.endswith(path), timeout=10)
+
+
+@pytest.fixture()
+def operator_login(browser_users):
+    """Sign in through the login form as an operator, then open `path` (call after dash_duo.start_server)."""
+    return lambda dash_duo, path: _login(dash_duo, browser_users["operator"], path)
+
+
+@pytest.fixture()
+def admin_login(browser_users):
+    return lambda dash_duo, path: _login(dash_duo, browser_users["admin"], path)

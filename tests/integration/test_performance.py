@@ -1,12 +1,13 @@
 """The operator panel in a real browser: tiles coloured by status, tables filled from the metrics store."""
-from core.metrics import METRICS
+from core.metrics import METRICS, LocalSink
 
 
-def test_panel_shows_each_figure_with_its_status(dash_duo, app):
+def test_panel_shows_each_figure_with_its_status(dash_duo, app, monkeypatch, operator_login):
+    monkeypatch.setattr(METRICS, "sink", LocalSink())  # only this test's samples: other tests time fast requests
     for _ in range(20):  # a slow endpoint: p95 above the 1,000 ms critical threshold
         METRICS.record("api", "GET /api/v1/slow", 1500.0)
     dash_duo.start_server(app)
-    dash_duo.driver.get(dash_duo.server_url + "/performance")
+    operator_login(dash_duo, "/performance")
     dash_duo.wait_for_text_to_equal("#perf-api_p95-status", "Critical", timeout=20)
     assert "GET /api/v1/slow" in dash_duo.find_element("#perf-api_p95-advice").text
     assert dash_duo.find_element("#perf-inference_p95-status").text == "No data"
@@ -14,3 +15,10 @@ def test_panel_shows_each_figure_with_its_status(dash_duo, app):
     dash_duo.wait_for_contains_text("#perf-breaches", "API p95")
     assert "in-process" in dash_duo.find_element("#perf-cache-backend").text
     dash_duo.driver.save_screenshot("/tmp/perf-panel.png")
+
+
+def test_panel_asks_anonymous_visitors_to_sign_in(dash_duo, app):
+    dash_duo.start_server(app)
+    dash_duo.driver.get(dash_duo.server_url + "/performance")
+    dash_duo.wait_for_contains_text("#auth-required", "sign in as an operator", timeout=20)
+    assert not dash_duo.find_elements("#perf-api_p95-status")

@@ -1,0 +1,19 @@
+"""The admin page in a real browser: run a job, watch it finish, see it in the history; refused to others."""
+from dash.testing.wait import until
+
+
+def test_admin_runs_a_job_and_sees_it_in_the_history(dash_duo, app, admin_login):
+    dash_duo.start_server(app)
+    admin_login(dash_duo, "/admin")
+    dash_duo.wait_for_element('[id*="admin-run"][id*="db_settings"]', timeout=20).click()
+    dash_duo.wait_for_contains_text("#admin-history-table", "Database settings check", timeout=30)
+    until(lambda: "succeeded" in dash_duo.find_element("#admin-history-table").text, timeout=60)
+    assert "restart needed for" in dash_duo.find_element("#admin-history-table").text
+    dash_duo.driver.save_screenshot("/tmp/admin-page.png")
+
+
+def test_admin_page_is_refused_to_an_operator(dash_duo, app, operator_login):
+    dash_duo.start_server(app)
+    operator_login(dash_duo, "/admin")
+    dash_duo.wait_for_contains_text("#auth-required", "sign in as an admin", timeout=20)
+    assert not dash_duo.find_elements('[id*="admin-run"]')
