@@ -159,6 +159,29 @@ def cmd_import(args) -> None:
             print(f"  … and {len(summary.rejected) - 50} more rejected lines")
 
 
+def cmd_users(args) -> None:
+    from core import users
+
+    engine = _engine()
+    if args.action == "create":
+        password = users.create_user(engine, args.name, args.role, args.password)
+        print(f"created {args.role} '{args.name}'" + ("" if args.password else f" with password: {password}"))
+        return
+    for user in users.list_users(engine):
+        print(f"{user['name']:24s} {user['role']:9s} {'active' if user['active'] else 'inactive':9s} "
+              f"created {user['created_at']:%Y-%m-%d %H:%M}")
+
+
+def cmd_worker(args) -> None:
+    """A Celery worker for the admin jobs (production: AQI_JOBS_BACKEND=celery and REDIS_URL)."""
+    from core.jobs.celery_app import celery
+
+    _engine()
+    # Threads, not forked processes: TensorFlow (the retrain job) is not fork-safe.
+    celery.worker_main(["worker", "--pool", "threads", "--concurrency", str(args.concurrency),
+                        "--loglevel", "INFO"])
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="app.py", description="AQI Predictor operations dashboard")
@@ -178,6 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     ingest = sub.add_parser("ingest", help="append the newest simulated hours")
     ingest.add_argument("--follow", action="store_true", help="keep appending each new hour")
     ingest.set_defaults(func=cmd_ingest)
+    users_p = sub.add_parser("users", help="create or list users")
+    users_p.add_argument("action", choices=["create", "list"])
+    users_p.add_argument("name", nargs="?")
+    users_p.add_argument("--role", choices=["analyst", "operator", "admin"], default="analyst")
+    users_p.add_argument("--password", help="at least 10 characters; a random one is printed when left out")
+    users_p.set_defaults(func=cmd_users)
+    worker = sub.add_parser("worker", help="run a Celery worker for the admin jobs")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.set_defaults(func=cmd_worker)
     imp = sub.add_parser("import", help="import OpenAQ archive CSV(.gz) or AirNow hourly .dat files")
     imp.add_argument("paths", nargs="+")
     imp.add_argument("--city", help="assign new stations to this existing city")
@@ -189,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "users" and args.action == "create" and not args.name:
+        parser.error("users create needs a NAME")
     if args.command == "seed":
         args.days = args.days or settings.seed_days
         args.stations = args.stations or settings.seed_stations

@@ -25,3 +25,12 @@ def cache(redis_url: str) -> dict:
         return {"status": "ok", "backend": "redis"}
     except redis.RedisError as exc:
         return {"status": "down", "backend": "redis", "error": type(exc).__name__}
+
+
+def model() -> dict:
+    """The forecast model: ok, missing or corrupt (the rest of the app works without it)."""
+    from core.forecast import model_status
+
+    status = model_status()
+    return {"status": "ok" if status["status"] == "ok" else "down", "model": status["status"],
+            "version": status["version"], "message": status["message"]}

@@ -17,6 +17,9 @@ def healthz():
 @blueprint.get("/readyz")
 def readyz():
     settings = current_app.config["AQI_SETTINGS"]
-    checks = {"database": readiness.database(get_engine()), "cache": readiness.cache(settings.redis_url)}
-    ready = all(c["status"] == "ok" for c in checks.values())
-    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+    checks = {"database": readiness.database(get_engine()), "cache": readiness.cache(settings.redis_url),
+              "model": readiness.model()}
+    # Without a model the maps, API and panel still work: report it as degraded, but stay in the pool.
+    ready = checks["database"]["status"] == "ok" and checks["cache"]["status"] == "ok"
+    status = "unavailable" if not ready else "ok" if checks["model"]["status"] == "ok" else "degraded"
+    return jsonify(status=status, checks=checks), 200 if ready else 503

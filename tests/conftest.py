@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from datetime import datetime, timezone
 
@@ -12,6 +13,9 @@ from sqlalchemy.engine import make_url
 from core.db import migrate
 from core.db.engine import make_engine, set_engine
 from core.settings import load_settings
+
+# Tests never see a developer's var/models: without a model unless a test trains or points at one.
+os.environ.setdefault("AQI_FORECAST_MODEL_DIR", tempfile.mkdtemp(prefix="aqi-test-models-"))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

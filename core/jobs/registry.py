@@ -34,10 +34,25 @@ def _db_settings(ctx) -> dict:
             "needs_restart": [s["name"] for s in server if s["applies"] == "restart" and s["actual"] != s["recommended"]]}
 
 
+def _retrain(ctx) -> dict:
+    from core.forecast import predictor, training
+    from core.settings import get_settings
+
+    settings = get_settings()
+    card = training.train_and_save(ctx.engine, predictor.model_dir(settings), settings.forecast_train_days,
+                                   settings.forecast_epochs,
+                                   progress=lambda step, total, loss: ctx.progress(step, total, f"loss {loss:.4f}"))
+    # Every worker compares the model files' stamp on each use and loads the new version: no restart.
+    return {"version": card["version"], "beats_baselines": card["metrics"]["beats_baselines"],
+            "data_range": card["data_range"]}
+
+
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("indexes", "Ensure indexes", "Create the indexes the queries need (online), ANALYZE, and time the key "
         "queries before and after.", _indexes),
     Job("warm_cache", "Warm cache", "Recompute cities, stations and current AQI of every city and standard.", _warm),
     Job("db_settings", "Database settings check", "Per-session settings in force; server settings vs "
         "recommended, and which need a restart.", _db_settings),
+    Job("retrain", "Retrain model", "Train the forecast model on the newest data; every worker switches to the "
+        "new version without a restart.", _retrain),
 )}

@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from core.settings import get_settings
-from dashboard.api import errors, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
+from dashboard.api import errors, forecasts, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
 from dashboard.api.routes import blueprint
 
 errors.register(blueprint)

@@ -18,6 +18,7 @@ ERRORS = {
     404: "Nothing with that name or id.",
     409: "That job is already running.",
     429: "Too many requests from this address; see Retry-After.",
+    503: "The forecast model is not loaded (missing or unreadable); the message says how to fix it.",
 }
 RATE_HEADERS = {
     "X-RateLimit-Limit": "Requests allowed per window for this client address.",

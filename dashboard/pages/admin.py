@@ -105,6 +105,9 @@ def _summary(run: dict) -> str:
         return f"created: {', '.join(made) or 'none (all there)'}. {timing}"
     if "namespaces" in summary:
         return "; ".join(f"{n['namespace']}: {n['entries']} in {n['seconds']} s" for n in summary["namespaces"])
+    if "version" in summary:
+        verdict = "beats both baselines" if summary["beats_baselines"] else "does not beat both baselines"
+        return f"model {summary['version']} ({verdict})"
     if "server" in summary:
         return (f"{len(summary['server'])} server settings checked; restart needed for: "
                 f"{', '.join(summary['needs_restart']) or 'none'}")

@@ -15,7 +15,8 @@ from core.parameters import UNITS
 from dashboard.figures import chip_style
 from dashboard.forecast_figures import explanation_figure, forecast_figure
 
-dash.register_page(__name__, path="/forecast", name="Forecast", title="AQI forecast")
+dash.register_page(__name__, path="/forecast", name="Forecast", title="AQI forecast", order=1,
+                   access="access_forecast")
 
 LABELS = {"pm25": "PM2.5", "o3": "O₃"}
 

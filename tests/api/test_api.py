@@ -507,7 +507,8 @@ def test_readyz_reports_the_database_ok(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["status"] == "ok"
+    assert body["status"] == "degraded"  # no forecast model in the tests' model folder: reported, still ready
+    assert body["checks"]["model"]["model"] == "missing" and "python app.py train" in body["checks"]["model"]["message"]
     database = body["checks"]["database"]
     assert database["status"] == "ok"
     assert database["dialect"] == "postgresql"
@@ -526,3 +527,10 @@ def test_current_eea_answers_levels_like_the_calculator(client):
     reporting = [row for row in body["data"] if row["level"] is not None]
     assert reporting and all(row["aqi"] is None and 1 <= row["level"] <= 6 for row in reporting)
     assert all("level" in p and "sub_index" not in p for row in reporting for p in row["pollutants"].values())
+
+
+def test_forecast_without_a_model_is_a_503_that_says_how_to_fix_it(client):
+    response = client.get("/api/v1/stations/1/forecast?parameter=pm25")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert error["code"] == "model_unavailable" and "python app.py train" in error["message"]

@@ -33,9 +33,30 @@ def unlimited(limiter):
     limiter.enabled = True
 
 
+@pytest.fixture(scope="module")
+def forecast_model(tmp_path_factory):
+    """A small trained model, so the forecast endpoint answers forecasts (its 503 without one has its own test)."""
+    import os
+
+    from core import settings as settings_module
+    from core.forecast import predictor
+    from core.forecast.demo import tiny_model
+
+    directory = tmp_path_factory.mktemp("fuzz-models")
+    tiny_model(directory, stations=24)
+    previous = os.environ.get("AQI_FORECAST_MODEL_DIR")
+    os.environ["AQI_FORECAST_MODEL_DIR"] = str(directory)
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+    yield directory
+    os.environ["AQI_FORECAST_MODEL_DIR"] = previous or ""
+    settings_module.get_settings.cache_clear()
+    predictor.reset()
+
+
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-def test_api_answers_every_generated_request_as_documented(case, app, unlimited):
+def test_api_answers_every_generated_request_as_documented(case, app, unlimited, forecast_model):
     SENT[case.operation.label] += 1
     # Every default check but one: some rules span parameters (a standard's own pollutant codes, a 31-day JSON
     # range) and a schema-valid query can still be a 400. Compression has its own tests: ask for none here.

@@ -45,7 +45,7 @@ def test_the_document_lists_every_route_the_server_mounts(app, document):
             "/api/v1/stations/{station_id}/measurements", "/api/v1/aqi/current", "/api/v1/aqi/calculate",
             "/api/v1/aqi/nowcast", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/metrics", "/api/v1/jobs",
             "/api/v1/jobs/runs", "/api/v1/jobs/runs/{run_id}", "/api/v1/jobs/{job}/start",
-            "/api/v1/jobs/runs/{run_id}/cancel"} == set(document["paths"])
+            "/api/v1/jobs/runs/{run_id}/cancel", "/api/v1/stations/{station_id}/forecast"} == set(document["paths"])
     actions = {(path, method) for path, method, _ in operations(document) if method != "get"}
     assert actions == {("/api/v1/jobs/{job}/start", "post"), ("/api/v1/jobs/runs/{run_id}/cancel", "post")}
 
