@@ -49,7 +49,9 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
         code = '<iframe src="' + src + '" title="Air quality: ' + (city || "station " + station)
           + '" width="360" height="440" style="border:0" loading="lazy"></iframe>';
       }
-      return [search, href, note, code];
+      var label = hour === null || hour === undefined ? "" : new Date(hour * 3600000).toISOString().slice(0, 13)
+        .replace("T", " ") + ":00 UTC" + (hour === max ? " (newest)" : "");
+      return [search, href, note, code, label];
     }
   }
 });

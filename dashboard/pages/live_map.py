@@ -127,6 +127,7 @@ def layout(city: str = "", standard: str = "", pollutant: str = "aqi", time: str
                            updatemode="mouseup", allow_direct_input=False, included=False,
                            tooltip={"always_visible": False}),
                 xs=12, md=True, className="pt-2", id="map-time-col"),
+        dbc.Col(html.Div(id="map-time-label", className="small fw-bold text-nowrap"), xs="auto"),
     ], className="g-2 mb-1 align-items-center")
     actions = html.Div([
         html.A("Download CSV", id="map-export", className="btn btn-outline-secondary btn-sm me-2", href="#",
@@ -216,6 +217,7 @@ clientside_callback(ClientsideFunction("aqiMap", "step"),
 clientside_callback(ClientsideFunction("aqiMap", "syncUrl"),
                     Output("map-url-sink", "children"), Output("map-export", "href"),
                     Output("map-export-note", "children"), Output("map-embed-code", "children"),
+                    Output("map-time-label", "children"),
                     Input("map-city", "value"), Input("map-standard", "value"), Input("map-pollutant", "value"),
                     Input("map-time", "value"), Input("map-time", "min"), Input("map-time", "max"),
                     Input("map-start", "value"), Input("map-end", "value"), Input("map-layers", "value"),
