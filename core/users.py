@@ -5,6 +5,7 @@ import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import Boolean, DateTime, Engine, Integer, String, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -73,4 +74,7 @@ def ensure_first_admin(engine: Engine) -> tuple[str, str] | None:
     with Session(engine) as session:
         if session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
             return None
-    return "admin", create_user(engine, "admin", "admin")
+    try:
+        return "admin", create_user(engine, "admin", "admin")
+    except (ValueError, IntegrityError):  # another worker starting at the same moment created it
+        return None
