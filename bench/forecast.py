@@ -8,18 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import sample_ms
 from core.forecast import features as F
 
 
 def _p95(fn, n: int = 200) -> float:
-    for _ in range(10):
-        fn()
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return float(np.percentile(times, 95))
+    return float(np.percentile(sample_ms(fn, runs=n, warmup=10), 95))
 
 
 def main() -> None:

@@ -27,11 +27,43 @@ class LastObserved(keras.layers.Layer):
         return tf.gather(x[:, -1, :], list(TARGET_INDEX), axis=1)
 
 
-class QuantileHead(keras.layers.Layer):
-    """p10 ≤ p50 ≤ p90 by construction: p50 = last + delta, the outer quantiles = p50 ∓ softplus(·)."""
+class Anchors(keras.layers.Layer):
+    """Per target and horizon (B, P, HORIZON): a learnt, horizon-dependent blend of the last value, the mean of
+    the last 24 h and the same-hour-of-day profile of the last two days (all inside the lookback window).
 
-    def call(self, raw, last):
-        median = last[:, :, None] + raw[..., 1]
+    The median is learnt as a change from this anchor: at 1 h the blend can stay on the last value, at 24–72 h
+    it can shrink toward the recent daily profile instead of persisting one noisy hour.
+    """
+
+    N_ANCHORS = 3
+
+    def build(self, input_shape):
+        # Initially: mostly the last value at short horizons, mostly the profile at long ones.
+        h = np.arange(1, HORIZON + 1, dtype=np.float32)
+        init = np.zeros((len(TARGETS), HORIZON, self.N_ANCHORS), np.float32)
+        init[..., 0] = 2.0 * np.exp(-h / 6.0)
+        self.logits = self.add_weight(shape=init.shape, initializer=keras.initializers.Constant(init),
+                                      name="anchor_logits")
+        hour = (np.arange(HORIZON) % 24).astype(np.int32)
+        self._days = [LOOKBACK - 24 * (k + 1) + hour for k in range(LOOKBACK // 24)]
+
+    def call(self, x):
+        series = tf.gather(x, list(TARGET_INDEX), axis=2)  # (B, L, P)
+        series = tf.transpose(series, (0, 2, 1))  # (B, P, L)
+        last = series[:, :, -1:]
+        mean24 = tf.reduce_mean(series[:, :, -24:], axis=2, keepdims=True)
+        profile = tf.add_n([tf.gather(series, idx, axis=2) for idx in self._days]) / len(self._days)  # (B, P, H)
+        stacked = tf.stack([tf.broadcast_to(last, tf.shape(profile)), tf.broadcast_to(mean24, tf.shape(profile)),
+                            profile], axis=-1)
+        weights = tf.nn.softmax(tf.cast(self.logits, stacked.dtype), axis=-1)
+        return tf.reduce_sum(stacked * weights[None], axis=-1)
+
+
+class QuantileHead(keras.layers.Layer):
+    """p10 ≤ p50 ≤ p90 by construction: p50 = anchor + delta, the outer quantiles = p50 ∓ softplus(·)."""
+
+    def call(self, raw, anchor):
+        median = anchor + raw[..., 1]
         low = median - tf.nn.softplus(raw[..., 0])
         high = median + tf.nn.softplus(raw[..., 2])
         return tf.stack([low, median, high], axis=-1)
@@ -49,7 +81,7 @@ def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "floa
     h = keras.layers.Dense(hidden, activation="relu", name="dense_2", dtype=policy)(h)
     raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name="quantiles", dtype="float32")(h)
     raw = keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw)
-    out = QuantileHead(dtype="float32")(raw, LastObserved(dtype="float32")(history))
+    out = QuantileHead(dtype="float32")(raw, Anchors(dtype="float32", name="anchors")(history))
     return keras.Model([history, station], out, name="aqi_forecaster")
 
 

@@ -4,9 +4,8 @@ explanations, and the hourly batch.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -24,6 +23,7 @@ from core.forecast import features as F
 from core.forecast.predictor import ModelUnavailable, get_predictor, model_dir, model_status
 from core.metrics import timed
 from core.parameters import UNITS
+from core.periodic import Periodic
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -95,33 +95,26 @@ def run_batch(engine: Engine | None = None) -> dict:
             "model_version": get_predictor().version}
 
 
-class ForecastBatch(threading.Thread):
+class ForecastBatch(Periodic):
     """Runs run_batch whenever a new hour of data has arrived (checked every forecast_batch_check_s)."""
 
     def __init__(self, engine: Engine, check_every_s: float | None = None) -> None:
-        super().__init__(name="forecast-batch", daemon=True)
+        super().__init__("forecast-batch", check_every_s or get_settings().forecast_batch_check_s)
         self.engine = engine
-        self.check_every_s = check_every_s or get_settings().forecast_batch_check_s
-        self.stopped = threading.Event()
         self.last_issue: datetime | None = None
 
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                with Session(self.engine) as session:
-                    newest = queries.latest_hour(session)
-                if newest is not None and newest != self.last_issue:
-                    result = run_batch(self.engine)
-                    self.last_issue = result["issued_at"]
-                    log.info("forecast batch: %s stations in %.1f s", result["stations"], result["seconds"])
-            except ModelUnavailable as exc:
-                log.warning("forecast batch skipped: %s", exc)
-            except Exception:  # keep running: one failed hour must not end the hourly forecasts
-                log.exception("forecast batch failed")
-            self.stopped.wait(self.check_every_s)
-
-    def stop(self) -> None:
-        self.stopped.set()
+    def tick(self) -> None:
+        with Session(self.engine) as session:
+            newest = queries.latest_hour(session)
+        if newest is None or newest == self.last_issue:
+            return
+        try:
+            result = run_batch(self.engine)
+        except ModelUnavailable as exc:
+            log.warning("forecast batch skipped: %s", exc)
+            return
+        self.last_issue = result["issued_at"]
+        log.info("forecast batch: %s stations in %.1f s", result["stations"], result["seconds"])
 
 
 # -- reading forecasts -------------------------------------------------------------------------------------

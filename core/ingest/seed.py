@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, func, select
 
 from core.airquality import invalidate_current
+from core.periodic import Periodic
 from core.db.models import City, Measurement, Station
 from core.ingest import simulator
 from core.ingest.store import ensure_cities, ensure_stations, write_measurements, write_weather
@@ -75,24 +75,14 @@ def append_new_hours(engine: Engine, n_stations: int, seed: int = 42, now: datet
     return written
 
 
-class LiveSimulation(threading.Thread):
+class LiveSimulation(Periodic):
     """Appends each new hour as real time passes (the embedded `make run`)."""
 
     def __init__(self, engine: Engine, n_stations: int, seed: int = 42, check_every_s: float = 60) -> None:
-        super().__init__(name="live-simulation", daemon=True)
+        super().__init__("live-simulation", check_every_s)
         self.engine, self.n_stations, self.seed_value = engine, n_stations, seed
-        self.check_every_s = check_every_s
-        self.stopped = threading.Event()
 
-    def run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                written = append_new_hours(self.engine, self.n_stations, self.seed_value)
-                if written:
-                    log.info("live simulation appended %d measurements", written)
-            except Exception:  # keep following: one bad hour must not end the live feed
-                log.exception("live simulation failed to append")
-            self.stopped.wait(self.check_every_s)
-
-    def stop(self) -> None:
-        self.stopped.set()
+    def tick(self) -> None:
+        written = append_new_hours(self.engine, self.n_stations, self.seed_value)
+        if written:
+            log.info("live simulation appended %d measurements", written)

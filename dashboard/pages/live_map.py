@@ -2,7 +2,7 @@
 rankings, CSV export and an embed snippet. The whole view lives in the query string, so it can be shared."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
