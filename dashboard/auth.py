@@ -60,11 +60,11 @@ def sign_in_prompt(what: str, role: str, path: str):
 def init_app(server: Flask) -> None:
     login_manager.init_app(server)
     login_manager.login_view = "auth.login"
-    server.register_blueprint(blueprint)
-    server.before_request(_guard_callbacks)
     limiter = server.extensions.get("api_limiter")
     if limiter is not None:  # the same limiter (Redis storage when configured) guards sign-in attempts
-        limiter.limit(server.config["AQI_SETTINGS"].login_rate_limit, methods=["POST"])(login)
+        limiter.limit(server.config["AQI_SETTINGS"].login_rate_limit, methods=["POST"])(blueprint)
+    server.register_blueprint(blueprint)
+    server.before_request(_guard_callbacks)
 
 
 def _guard_callbacks() -> Response | None:

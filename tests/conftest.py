@@ -79,7 +79,9 @@ def app(seeded_pg, pg_settings):
     settings_module.get_settings.cache_clear()
     os.environ.update({"DATABASE_URL": pg_settings.database_url, "AQI_MAP_TILES": "",
                        "AQI_LIVE_SIMULATION": "false", "AQI_ENVIRONMENT": "test",
-                       "AQI_CACHE_WARM_ON_START": "false"})
+                       "AQI_CACHE_WARM_ON_START": "false",
+                       # Many sign-ins from one test address; the limit itself has its own test.
+                       "AQI_LOGIN_RATE_LIMIT": "1000/minute"})
     set_engine(seeded_pg)
     return create_app(settings_module.get_settings(), seeded_pg)
 

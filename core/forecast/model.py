@@ -41,7 +41,8 @@ class Anchors(keras.layers.Layer):
         # Initially: mostly the last value at short horizons, mostly the profile at long ones.
         h = np.arange(1, HORIZON + 1, dtype=np.float32)
         init = np.zeros((len(TARGETS), HORIZON, self.N_ANCHORS), np.float32)
-        init[..., 0] = 2.0 * np.exp(-h / 6.0)
+        init[..., 0] = 4.0 * np.exp(-h / 6.0)
+        init[..., 2] = 1.0
         self.logits = self.add_weight(shape=init.shape, initializer=keras.initializers.Constant(init),
                                       name="anchor_logits")
         hour = (np.arange(HORIZON) % 24).astype(np.int32)
@@ -79,7 +80,9 @@ def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "floa
     h = keras.layers.Dense(hidden, activation="relu", name="dense_1", dtype=policy)(h)
     h = keras.layers.Dropout(0.3)(h)
     h = keras.layers.Dense(hidden, activation="relu", name="dense_2", dtype=policy)(h)
-    raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name="quantiles", dtype="float32")(h)
+    # Zero-initialised: training starts from the anchors (and a fixed interval) and learns corrections.
+    raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name="quantiles", dtype="float32",
+                             kernel_initializer="zeros")(h)
     raw = keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw)
     out = QuantileHead(dtype="float32")(raw, Anchors(dtype="float32", name="anchors")(history))
     return keras.Model([history, station], out, name="aqi_forecaster")

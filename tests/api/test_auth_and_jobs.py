@@ -167,3 +167,22 @@ def test_celery_worker_runs_a_job_against_real_redis(seeded_pg, pg_settings, use
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_sign_in_attempts_are_rate_limited(pg_settings, seeded_pg):
+    """A bare server with the API's limiter and the sign-in form, limited to 3 attempts a minute."""
+    from flask import Flask
+
+    from dashboard import api, auth
+
+    server = Flask(__name__)
+    server.config.update(SECRET_KEY="test", AQI_SETTINGS=pg_settings.model_copy(update={
+        "login_rate_limit": "3/minute", "redis_url": ""}))
+    api.init_app(server)
+    auth.init_app(server)
+    client = server.test_client()
+    client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    codes = [client.post("/login", data={"name": "nobody", "password": "wrong password"}).status_code
+             for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+    assert client.get("/login").status_code == 200  # only attempts are limited, not the form
