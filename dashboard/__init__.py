@@ -6,7 +6,7 @@ import threading
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, State, dcc, html
 from flask import Flask
 from flask_compress import Compress
 from sqlalchemy import Engine
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = _shell
+    app.callback(Output("nav-collapse", "is_open"), Input("nav-toggler", "n_clicks"),
+                 State("nav-collapse", "is_open"), prevent_initial_call=True)(lambda _n, is_open: not is_open)
     security.init_app(server, settings, app.csp_hashes)
     first_admin = ensure_first_admin(engine)
     if first_admin:
@@ -83,8 +85,11 @@ def _shell() -> html.Div:
     role = current_role()
     links.append(dbc.NavItem(dbc.NavLink(f"Sign out ({role})" if role else "Sign in", external_link=True,
                                          href="/logout" if role else "/login", id="nav-auth")))
+    # On a phone the links fold behind a toggler.
     navbar = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand("AQI Predictor", href="/"),
-        dbc.Nav(links, navbar=True, className="ms-auto"),
-    ], fluid=True), color="dark", dark=True, className="mb-2 py-1")
+        dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
+        dbc.Collapse(dbc.Nav(links, navbar=True, className="ms-auto"), id="nav-collapse", navbar=True,
+                     is_open=False),
+    ], fluid=True), color="dark", dark=True, expand="md", className="mb-2 py-1")
     return html.Div([navbar, dbc.Container(dash.page_container, fluid=True), dcc.Location(id="url")])

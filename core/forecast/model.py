@@ -60,13 +60,30 @@ class Anchors(keras.layers.Layer):
         return tf.reduce_sum(stacked * weights[None], axis=-1)
 
 
+CALIBRATED_LAYERS = ("anchors", "quantile_head")  # refit on a validation slice after training
+
+
 class QuantileHead(keras.layers.Layer):
-    """p10 ≤ p50 ≤ p90 by construction: p50 = anchor + delta, the outer quantiles = p50 ∓ softplus(·)."""
+    """p10 ≤ p50 ≤ p90 by construction: p50 = anchor + gate·delta, the outer quantiles = p50 ∓ scale·softplus(·).
+
+    gate and the two scales are per target and horizon; training.calibrate fits them (with the anchor blend)
+    on hours the network did not train on, so where the network's corrections do not generalise (long
+    horizons) the gate shrinks them toward the anchor.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        shape = (len(TARGETS), HORIZON)
+        self.gate = self.add_weight(shape=shape, initializer="ones", name="gate")
+        unit = float(np.log(np.expm1(1.0)))  # softplus(unit) == 1
+        self.spread = self.add_weight(shape=(*shape, 2), initializer=keras.initializers.Constant(unit),
+                                      name="spread")
 
     def call(self, raw, anchor):
-        median = anchor + raw[..., 1]
-        low = median - tf.nn.softplus(raw[..., 0])
-        high = median + tf.nn.softplus(raw[..., 2])
+        median = anchor + self.gate[None] * raw[..., 1]
+        spread = tf.nn.softplus(self.spread)[None]
+        low = median - spread[..., 0] * tf.nn.softplus(raw[..., 0])
+        high = median + spread[..., 1] * tf.nn.softplus(raw[..., 2])
         return tf.stack([low, median, high], axis=-1)
 
 
@@ -84,7 +101,7 @@ def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "floa
     raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name="quantiles", dtype="float32",
                              kernel_initializer="zeros")(h)
     raw = keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw)
-    out = QuantileHead(dtype="float32")(raw, Anchors(dtype="float32", name="anchors")(history))
+    out = QuantileHead(dtype="float32", name="quantile_head")(raw, Anchors(dtype="float32", name="anchors")(history))
     return keras.Model([history, station], out, name="aqi_forecaster")
 
 

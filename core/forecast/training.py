@@ -75,7 +75,7 @@ def _samples(issue: np.ndarray, n_stations: int, stride: int = 1) -> tuple[np.nd
 
 
 def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: int = 128, seed: int = 42,
-          held_out_fraction: float = 0.2, progress: Callable[[int, int, float], None] | None = None,
+          held_out_fraction: float = 0.2, val_fraction: float = 0.15, progress: Callable[[int, int, float], None] | None = None,
           version: str | None = None) -> tuple[object, dict]:
     """Fit on the early hours, evaluate on the late ones; returns (model, card). progress(step, steps, loss)."""
     import keras
@@ -91,10 +91,11 @@ def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: in
     norm = F.fit_normalisation(history.values[:split.split_hour])
     inputs = F.normalised_inputs(history.values, norm)
     buckets = F.station_buckets(history.station_ids)
-    t_train, s_train = _samples(split.train, n_stations)
-    y_all = F.targets(history.values, norm, t_train, s_train)
-    keep = np.isfinite(y_all).any(axis=(1, 2))
-    t_train, s_train, y_all = t_train[keep], s_train[keep], y_all[keep]
+    # The end of the training span is a validation slice: the network fits on issue hours whose targets all
+    # lie before it, then the anchor blend, gate and spreads are calibrated on it (still before the split).
+    fit_issues, val_issues = validation_split(split, val_fraction)
+    t_train, s_train, y_all = _observed(history, norm, fit_issues, n_stations)
+    t_val, s_val, y_val = _observed(history, norm, val_issues, n_stations)
 
     model = build_model(hidden=hidden)
     optimizer = keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=1e-2)
@@ -121,6 +122,8 @@ def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: in
             done += 1
             if progress:
                 progress(done, total, loss)
+    if len(t_val):
+        calibrate(model, inputs, buckets, t_val, s_val, y_val, seed=seed)
     train_seconds = time.perf_counter() - started
 
     metrics = evaluate(model, history, inputs, norm, split)
@@ -134,11 +137,63 @@ def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: in
         "horizon_hours": F.HORIZON, "quantiles": [0.1, 0.5, 0.9],
         "architecture": {"hidden": hidden, "embedding": 8},
         "training": {"epochs": epochs, "batch_size": batch_size, "samples": int(len(t_train)),
+                     "calibration_samples": int(len(t_val)),
                      "final_loss": round(loss, 5), "seconds": round(train_seconds, 1)},
         "normalisation": norm.as_dict(),
         "metrics": metrics,
     }
     return model, card
+
+
+def validation_split(split: Split, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, validation) issue hours from split.train: fit targets all lie before the validation issue hours."""
+    if val_fraction <= 0:
+        return split.train, split.train[:0]
+    val_start = int(split.split_hour * (1 - val_fraction))
+    fit = split.train[split.train + F.HORIZON < val_start]
+    val = split.train[split.train >= val_start]
+    if len(fit) == 0 or len(val) == 0:
+        return split.train, split.train[:0]
+    return fit, val
+
+
+def _observed(history: F.History, norm: F.Normalisation, issues: np.ndarray, n_stations: int):
+    t, s = _samples(issues, n_stations)
+    y = F.targets(history.values, norm, t, s)
+    keep = np.isfinite(y).any(axis=(1, 2))
+    return t[keep], s[keep], y[keep]
+
+
+def calibrate(model, inputs: np.ndarray, buckets: np.ndarray, t: np.ndarray, s: np.ndarray, y: np.ndarray,
+              epochs: int = 4, batch_size: int = 1024, seed: int = 42) -> None:
+    """Fit only the anchor blend, the per-horizon gate and the spreads on the validation slice.
+
+    The network itself stays fixed (and deterministic: no dropout), so this measures how far its corrections
+    carry over to hours it never saw, horizon by horizon, and shrinks them toward the anchor where they do not.
+    """
+    import keras
+    import tensorflow as tf
+
+    from core.forecast.model import CALIBRATED_LAYERS, pinball_loss
+
+    variables = [v for name in CALIBRATED_LAYERS for v in model.get_layer(name).trainable_variables]
+    optimizer = keras.optimizers.Adam(learning_rate=2e-2)
+    spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32), tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None, len(F.TARGETS), F.HORIZON), tf.float32)]
+
+    @tf.function(input_signature=spec)
+    def step(x, st, yt):
+        with tf.GradientTape() as tape:
+            loss = pinball_loss(yt, model([x, st], training=False))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(len(t))
+        for b in range(0, len(t), batch_size):
+            idx = order[b:b + batch_size]
+            step(F.windows(inputs, t[idx], s[idx]), buckets[s[idx]], y[idx])
 
 
 def _iso(ts: pd.Timestamp) -> str:
