@@ -20,13 +20,6 @@ QUANTILES = (0.1, 0.5, 0.9)
 DEFAULT_ARCH = {"hidden": 128, "embedding": 8}
 
 
-class LastObserved(keras.layers.Layer):
-    """The standardised targets at the issue hour (B, P): the median is learnt as a change from them."""
-
-    def call(self, x):
-        return tf.gather(x[:, -1, :], list(TARGET_INDEX), axis=1)
-
-
 class Anchors(keras.layers.Layer):
     """Per target and horizon (B, P, HORIZON): a learnt, horizon-dependent blend of the last value, the mean of
     the last 24 h and the same-hour-of-day profile of the last two days (all inside the lookback window).
