@@ -58,14 +58,21 @@ def replay_hit_rate(requests: int = 1000) -> None:
                        "AQI_LIVE_SIMULATION": "false", "AQI_CACHE_WARM_ON_START": "false"})
     redis.Redis.from_url(REDIS_URL).flushdb()
     from core import catalog
-    from core.db.engine import get_engine
+    from core.cache import AppCache, set_cache
+    from core.db.engine import make_engine, set_engine
     from core.db.migrate import upgrade
     from core.ingest.seed import seed
+    from core.settings import get_settings
     from dashboard import create_app
 
-    upgrade(get_engine())
-    seed(get_engine(), days=3, n_stations=84)
-    app = create_app()
+    # Fresh settings, engine and cache from the environment above (another bench may have run in this process).
+    get_settings.cache_clear()
+    engine = make_engine(get_settings())
+    set_engine(engine)
+    set_cache(AppCache(get_settings()))
+    upgrade(engine)
+    seed(engine, days=3, n_stations=84)
+    app = create_app(get_settings(), engine)
     METRICS.use(MetricsStore(RedisSink(REDIS_URL)).sink)
     client = app.server.test_client()
     client.get("/")  # Dash registers the pages' callbacks on the first request
