@@ -55,7 +55,8 @@ def forecast_model(tmp_path_factory):
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same few hundred generated requests every run, so CI is never red by chance.
+@settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_answers_every_generated_request_as_documented(case, app, unlimited, forecast_model):
     SENT[case.operation.label] += 1
     # Every default check but one: some rules span parameters (a standard's own pollutant codes, a 31-day JSON
