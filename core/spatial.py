@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -185,9 +185,3 @@ def _category(value: float | None, cats: list[dict]) -> str | None:
         if cat["high"] is None or round(value) <= cat["high"]:
             return cat["name"]
     return cats[-1]["name"]
-
-
-def hours_between(start: datetime, end: datetime) -> list[datetime]:
-    """Every whole UTC hour from start to end inclusive."""
-    start, end = hour_floor(start), hour_floor(end)
-    return [start + timedelta(hours=i) for i in range(int((end - start) / timedelta(hours=1)) + 1)]

@@ -138,7 +138,3 @@ def load(directory: Path, version: str, dtype_policy: str = "float32") -> tuple[
     model = build_model(**card.get("architecture", DEFAULT_ARCH), dtype_policy=dtype_policy)
     model.load_weights(weights_path(directory, version))
     return model, card
-
-
-def dummy_inputs(batch: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros((batch, LOOKBACK, N_FEATURES), np.float32), np.zeros((batch,), np.int32)

@@ -3,7 +3,6 @@ tf.function with a fixed input signature (XLA when configured), batched, with an
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -201,7 +200,3 @@ def reset() -> None:
     """Forget the loaded model (tests, and after training in the same process)."""
     with _lock:
         _state.update(predictor=None, error=None, stamp=None)
-
-
-def read_card(path: Path) -> dict:
-    return json.loads(path.read_text())
