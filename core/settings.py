@@ -108,6 +108,21 @@ class Settings(BaseSettings):
     forecast_keep_days: int = Field(7, ge=1)  # stored forecasts older than this are deleted
     forecast_ig_steps: int = Field(32, ge=4)  # integrated-gradients steps for explanations
 
+    # Live feeds. Base URLs are settings so a mirror or a local test server can stand in.
+    feeds: str = ""  # comma-separated sources the schedule fetches: airnow-files, airnow-api, openaq
+    airnow_files_url: str = "https://files.airnowtech.org"
+    airnow_api_url: str = "https://www.airnowapi.org"
+    airnow_api_key: str = ""
+    airnow_bbox: str = "-125,24,-66,50"  # west,south,east,north for the AirNow API
+    openaq_url: str = "https://api.openaq.org"
+    openaq_api_key: str = ""
+    openaq_bbox: str = ""  # west,south,east,north; or openaq_locations
+    openaq_locations: str = ""  # comma-separated OpenAQ location ids
+    feed_timeout_s: float = Field(30, gt=0)
+    feed_retries: int = Field(4, ge=0)
+    feed_revision_hours: int = Field(48, ge=0)  # AirNow rewrites an hour's files for about two days
+    feed_backfill_days: int = Field(2, ge=0)  # first run of a source with no cursor starts this far back
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, url: str) -> str:
