@@ -27,12 +27,10 @@ install-test: $(VENV)/.installed-test
 run: install
 	PORT=$(PORT) $(PY) app.py run
 
-## serve: gunicorn with $(WORKERS) workers (migrate and seed once before the workers start)
+## serve: gunicorn with $(WORKERS) workers (app.py serve migrates and seeds once before the workers start)
 serve: install
-	$(PY) app.py db upgrade
-	$(PY) -c "from core.ingest import seed; from core.db.engine import get_engine; from core.settings import get_settings as s; e = get_engine(); seed.is_empty(e) and seed.seed(e, s().seed_days, s().seed_stations, s().seed)"
-	PORT=$(PORT) WORKERS=$(WORKERS) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus \
-	  $(VENV)/bin/gunicorn -c config/gunicorn.conf.py app:server
+	mkdir -p var/prometheus  # app.py serve records metrics there before gunicorn's start empties it
+	PORT=$(PORT) WORKERS=$(WORKERS) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus $(PY) app.py serve
 
 ## test: install, start local PostgreSQL/Redis if stopped, install Chromium if missing, run the whole suite
 test: install-test services browser

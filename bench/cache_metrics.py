@@ -15,7 +15,13 @@ import redis
 
 from bench.api_load import ROOT, free_port, wait_until_up, wrk
 from bench.common import header
+from core import catalog, context
+from core.cache import hit_rates, overall_hit_rate
+from core.db.migrate import upgrade
+from core.ingest.seed import seed
 from core.metrics import METRICS, LocalSink, MetricsStore, RedisSink
+from core.settings import load_settings
+from dashboard import create_app
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -53,33 +59,20 @@ def replay_hit_rate(requests: int = 1000) -> None:
     """Analysts across all cities: map refreshes, standard and pollutant switches, station clicks, API reads."""
     header(f"Replay of dashboard use ({requests} requests from a cold Redis cache, seeded SQLite)")
     workdir = tempfile.mkdtemp(prefix="aqi-bench-")
-    # A cold cache with the real TTLs: every first read of a city, standard or list is a miss in the figure.
-    os.environ.update({"DATABASE_URL": f"sqlite:///{workdir}/aqi.db", "REDIS_URL": REDIS_URL,
-                       "AQI_LIVE_SIMULATION": "false", "AQI_CACHE_WARM_ON_START": "false"})
     redis.Redis.from_url(REDIS_URL).flushdb()
-    from core import catalog
-    from core.cache import AppCache, set_cache
-    from core.db.engine import make_engine, set_engine
-    from core.db.migrate import upgrade
-    from core.ingest.seed import seed
-    from core.settings import get_settings
-    from dashboard import create_app
-
-    # Fresh settings, engine and cache from the environment above (another bench may have run in this process).
-    get_settings.cache_clear()
-    engine = make_engine(get_settings())
-    set_engine(engine)
-    set_cache(AppCache(get_settings()))
-    upgrade(engine)
-    seed(engine, days=3, n_stations=84)
-    app = create_app(get_settings(), engine)
-    METRICS.use(MetricsStore(RedisSink(REDIS_URL)).sink)
+    # A cold cache with the real TTLs: every first read of a city, standard or list is a miss in the figure.
+    ctx = context.build(load_settings(database_url=f"sqlite:///{workdir}/aqi.db", redis_url=REDIS_URL,
+                                      live_simulation=False, cache_warm_on_start=False))
+    upgrade(ctx.engine)
+    seed(ctx.engine, days=3, n_stations=84)
+    app = create_app(ctx=ctx)
+    METRICS.use(RedisSink(REDIS_URL))  # counted from here on: not the seeding
     client = app.server.test_client()
     client.get("/")  # Dash registers the pages' callbacks on the first request
     map_output = next(k for k in app.callback_map if "map-graph.figure" in k)
     panel_output = next(k for k in app.callback_map if "map-station-panel.children" in k)
-    cities = [c["name"] for c in catalog.cities()]
-    stations = [s["id"] for s in catalog.stations()]
+    cities = [c["name"] for c in catalog.cities(ctx)]
+    stations = [s["id"] for s in catalog.stations(ctx)]
     rng = random.Random(5)
     started = time.perf_counter()
     for _ in range(requests):
@@ -99,8 +92,6 @@ def replay_hit_rate(requests: int = 1000) -> None:
         assert response.status_code in (200, 204), response.get_data(as_text=True)[:300]
     took = time.perf_counter() - started
     METRICS.sink.flush()
-    from core.cache import hit_rates, overall_hit_rate
-
     window = METRICS.window(600)
     rate = overall_hit_rate(window, 600)
     for namespace, r in hit_rates(window, 600).items():
@@ -108,6 +99,7 @@ def replay_hit_rate(requests: int = 1000) -> None:
             print(f"  {namespace:12s} hits {r['hits']:5d}  misses {r['misses']:4d}  hit rate {r['hit_rate']:.1%}")
     print(f"overall hit rate {rate:.1%} over {requests} requests in {took:.1f} s   target >= 95 %: "
           f"{'MET' if rate >= 0.95 else 'MISSED'}")
+    ctx.close()
 
 
 def cached_vs_uncached(connections: int = 64, seconds: int = 15) -> None:

@@ -13,12 +13,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.common import describe, header, sample_ms
+from core import context
 from core.db import migrate, queries
-from core.db.engine import make_engine
 from core.db.bulk import upsert_measurements
+from core.db.indexes import ensure_indexes
 from core.ingest.store import ensure_cities, ensure_stations
 from core.parameters import POLLUTANTS, UNITS
 from core.settings import load_settings
+from core.warmup import warm_cache
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 STATIONS = int(os.environ.get("BENCH_STATIONS", 500))
@@ -47,16 +49,17 @@ def main() -> None:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(load_settings(database_url=base.set(database=name).render_as_string(False)))
+    ctx = context.build(load_settings(database_url=base.set(database=name).render_as_string(False), redis_url=""))
     try:
-        run(engine)
+        run(ctx)
     finally:
-        engine.dispose()
+        ctx.close()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
-def run(engine) -> None:
+def run(ctx: context.Context) -> None:
+    engine = ctx.engine
     migrate.upgrade(engine)
     rng = np.random.default_rng(7)
     with engine.begin() as conn:
@@ -122,18 +125,14 @@ def run(engine) -> None:
     print(f"without indexes  {describe(bare)}   server (EXPLAIN ANALYZE) median {np.median(bare_server):.2f} ms")
     print(f"speed-up, client p95: {ratio:,.1f}×   server median: {server_ratio:,.1f}×   "
           f"target >= 20×: {'MET' if max(ratio, server_ratio) >= 20 else 'MISSED'}")
-    admin_jobs(engine)
+    admin_jobs(ctx)
 
 
-def admin_jobs(engine) -> None:
+def admin_jobs(ctx: context.Context) -> None:
     """The admin page's index job (on the table just stripped of its ts index) and the cache-warm job."""
-    from core.db.engine import set_engine
-    from core.db.indexes import ensure_indexes
-    from core.warmup import warm_cache
-
     header("Index job on the 10-million-row table (ix_measurements_ts missing, built online per partition)")
     started = time.perf_counter()
-    report = ensure_indexes(engine)
+    report = ensure_indexes(ctx.engine)
     print(f"run time {time.perf_counter() - started:.1f} s")
     for index in report["indexes"]:
         print(f"  {index['index']:24s} {index['outcome']:14s} {index.get('seconds', '')}")
@@ -141,9 +140,8 @@ def admin_jobs(engine) -> None:
         print(f"  {query['query']:24s} before {query['before_ms']:>9} ms   after {query['after_ms']:>9} ms "
               "(EXPLAIN ANALYZE)")
     header(f"Cache-warm job: every city and station, {STATIONS} stations (in-process cache)")
-    set_engine(engine)
     started = time.perf_counter()
-    warmed = warm_cache()
+    warmed = warm_cache(ctx)
     print(f"run time {time.perf_counter() - started:.1f} s; " + "; ".join(
         f"{w['namespace']}: {w['entries']} entries in {w['seconds']} s" for w in warmed))
 

@@ -8,7 +8,6 @@ network is not (server time only).
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -16,6 +15,11 @@ from datetime import datetime, timezone
 import numpy as np
 
 from bench.common import header
+from core import catalog, context
+from core.db.migrate import upgrade
+from core.ingest.seed import seed
+from core.settings import load_settings
+from dashboard import create_app
 
 SEED_DAYS, SEED_STATIONS = 4, 84
 ROUNDS = 3
@@ -34,23 +38,15 @@ def _payload(city: str, hour: int, layers: list[str], standard: str = "us_epa", 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aqi-map-bench-") as tmp:
-        os.environ.update({"DATABASE_URL": f"sqlite:///{tmp}/aqi.db", "REDIS_URL": "", "AQI_LIVE_SIMULATION": "false",
-                           "AQI_CACHE_WARM_ON_START": "false", "AQI_ENVIRONMENT": "test"})
-        from core import catalog
-        from core import settings as settings_module
-        from core.db.engine import make_engine
-        from core.ingest.seed import seed
-        from dashboard import create_app
-
-        settings_module.get_settings.cache_clear()
-        settings = settings_module.get_settings()
-        engine = make_engine(settings)
+        ctx = context.build(load_settings(database_url=f"sqlite:///{tmp}/aqi.db", redis_url="", live_simulation=False,
+                                          cache_warm_on_start=False, environment="test"))
         end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-        app = create_app(settings, engine)
-        seed(engine, SEED_DAYS, SEED_STATIONS, seed=42, end=end)
+        upgrade(ctx.engine)
+        seed(ctx.engine, SEED_DAYS, SEED_STATIONS, seed=42, end=end)
+        app = create_app(ctx=ctx)
         client = app.server.test_client()
         client.get("/")  # Dash builds its routes and layout on the first request
-        city = max(catalog.cities(), key=lambda c: c["stations"])
+        city = max(catalog.cities(ctx), key=lambda c: c["stations"])
         latest = int(end.timestamp() // 3600)
         hours = list(range(latest - 71, latest + 1))
 
@@ -87,7 +83,7 @@ def main() -> None:
               f"({page.headers.get('Content-Encoding', 'identity')}), with headers {total / 1024:.1f} KB; "
               "no other request (CSS, JS and the SVG map are inline)")
         print(f"embed first-load total: {total / 1024:.1f} KB compressed (budget 300 KB)")
-        engine.dispose()
+        ctx.close()
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
-"""gunicorn settings for `make serve` (production: the same, more workers and hosts behind a load balancer)."""
+"""gunicorn settings for `make serve` / `app.py serve` (production: the same, more workers and hosts behind a load
+balancer). `app.py serve` migrates and seeds before exec'ing gunicorn; each worker warms its cache here.
+"""
 import multiprocessing
 import os
 import shutil
 
 from prometheus_client import multiprocess
 
+# `app.py serve` passes --bind from the settings; this is for running gunicorn with this file directly.
 bind = f"{os.environ.get('AQI_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}"
 workers = int(os.environ.get("WORKERS", multiprocessing.cpu_count() * 2))
-threads = int(os.environ.get("THREADS", 4))
+threads = int(os.environ.get("THREADS", "4"))
 accesslog = "-"
 # The predictor (TensorFlow) is not fork-safe: every worker imports the app itself, never the master.
 preload_app = False
@@ -19,6 +22,17 @@ def on_starting(server):
     if directory:
         shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(directory, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Warm the cache in the background once the worker has built its app (with Redis one worker warms for all)."""
+    # Imported here: this file is read by the master, which must not import the app (see preload_app).
+    from core.bootstrap import warm_in_background
+    from dashboard.context import EXTENSION
+
+    ctx = worker.wsgi.extensions[EXTENSION]
+    if ctx.settings.cache_warm_on_start:
+        warm_in_background(ctx)
 
 
 def child_exit(server, worker):

@@ -13,11 +13,11 @@ import redis
 from flask_caching.backends import NullCache, RedisCache, RedisClusterCache, SimpleCache
 
 from core.metrics import METRICS, Window, timed
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1  # bump when a cached value's shape changes: old entries are then never read
+FORMAT_VERSION = 2  # bump when a cached value's shape changes: old entries are then never read
 NAMESPACES = ("current_aqi", "forecast", "attribution", "spatial", "weather", "stations")
 RETRY_AFTER_S = 5.0  # after a Redis error, go straight to the database for this long, then try again
 WAIT_FOR_OTHER_S = 5.0  # how long a request waits for another worker computing the same missing key
@@ -182,25 +182,6 @@ class AppCache:
             if entry is not None:
                 return entry[1]
         return _MISSING
-
-
-_cache: AppCache | None = None
-_cache_lock = threading.Lock()
-
-
-def get_cache() -> AppCache:
-    """The process-wide cache, built from settings on first use."""
-    global _cache
-    with _cache_lock:
-        if _cache is None:
-            _cache = AppCache(get_settings())
-        return _cache
-
-
-def set_cache(cache: AppCache) -> None:
-    global _cache
-    with _cache_lock:
-        _cache = cache
 
 
 def hit_rates(window: Window, window_s: int = 300) -> dict[str, dict]:

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from core import catalog
 from core.aqi.sensors import epa_pm25_correction
+from core.context import Context
 from core.db import queries
-from core.db.engine import session as db_session
 from core.parameters import POLLUTANTS
+from core.times import iso
 
 MAX_DAYS = 400
 COLUMNS = ["ts_utc", "station_id", "station_code", "station_name", "city", "kind", "parameter", "value", "unit",
@@ -36,7 +37,7 @@ class Selection:
         return f"aqi-{who}-{self.start:%Y%m%dT%H}-{self.end:%Y%m%dT%H}.csv"
 
 
-def selection(station_id: int | None, city: str | None, parameters: list[str] | None, start: datetime,
+def selection(ctx: Context, station_id: int | None, city: str | None, parameters: list[str] | None, start: datetime,
               end: datetime) -> Selection:
     """Validate what is asked for; ExportError names the problem."""
     if (station_id is None) == (city is None):
@@ -52,33 +53,47 @@ def selection(station_id: int | None, city: str | None, parameters: list[str] | 
     if unknown:
         raise ExportError(f"unknown pollutant(s) {', '.join(unknown)}; known: {', '.join(POLLUTANTS)}")
     if station_id is not None:
-        stations = [s for s in catalog.stations() if s["id"] == station_id]
+        stations = [s for s in catalog.stations(ctx) if s["id"] == station_id]
         if not stations:
             raise ExportError(f"no station {station_id}")
     else:
-        stations = catalog.stations(city)
+        stations = catalog.stations(ctx, city)
         if not stations:
             raise ExportError(f"no city {city!r}")
     return Selection(stations, parameters, start, end)
 
 
-def csv_lines(sel: Selection) -> Iterator[str]:
-    """The header, then one CSV line per measurement; low-cost PM2.5 also gets EPA's corrected value."""
-    by_id = {s["id"]: s for s in sel.stations}
+def csv_chunks(header: Iterable, batches: Iterable[Iterable[Iterable]]) -> Iterator[str]:
+    """The one CSV writer of every export: the header, then each non-empty batch of rows as one text chunk.
+
+    Lines end in \n; memory holds one batch, so any range streams in constant memory.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(header)
     yield buffer.getvalue()
-    with db_session() as session:
-        result = queries.export_measurements(session, sorted(by_id), sel.parameters, sel.start, sel.end)
-        for rows in result.partitions():
-            buffer.seek(0)
-            buffer.truncate()
-            for ts, sid, parameter, value, unit, quality, humidity in rows:
-                s = by_id[sid]
-                corrected = ""
-                if s["kind"] == "low_cost" and parameter == "pm25" and humidity is not None:
-                    corrected = f"{epa_pm25_correction(value, humidity):.1f}"
-                writer.writerow([queries.utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ"), sid, s["code"], s["name"],
-                                 s["city"], s["kind"], parameter, value, unit, quality, corrected])
+    for rows in batches:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(rows)
+        if buffer.tell():
             yield buffer.getvalue()
+
+
+def csv_lines(ctx: Context, sel: Selection) -> Iterator[str]:
+    """The header, then one CSV line per measurement; low-cost PM2.5 also gets EPA's corrected value."""
+    by_id = {s["id"]: s for s in sel.stations}
+
+    def row(ts, sid, parameter, value, unit, quality, humidity) -> list:
+        s = by_id[sid]
+        corrected = ""
+        if s["kind"] == "low_cost" and parameter == "pm25" and humidity is not None:
+            corrected = f"{epa_pm25_correction(value, humidity):.1f}"
+        return [iso(ts), sid, s["code"], s["name"], s["city"], s["kind"], parameter, value, unit, quality, corrected]
+
+    def batches() -> Iterator[list]:
+        with ctx.session() as session:
+            result = queries.export_measurements(session, sorted(by_id), sel.parameters, sel.start, sel.end)
+            for rows in result.partitions():
+                yield [row(*r) for r in rows]
+    return csv_chunks(COLUMNS, batches())

@@ -1,8 +1,9 @@
-"""A background thread that does one step every few seconds until stopped (live feed, hourly forecasts)."""
+"""A daemon thread doing one step every few seconds for the life of the process (live feed, hourly forecasts)."""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -13,18 +14,14 @@ class Periodic(threading.Thread):
     def __init__(self, name: str, check_every_s: float) -> None:
         super().__init__(name=name, daemon=True)
         self.check_every_s = check_every_s
-        self.stopped = threading.Event()
 
     def tick(self) -> None:
         raise NotImplementedError
 
     def run(self) -> None:
-        while not self.stopped.is_set():
+        while True:
             try:
                 self.tick()
             except Exception:  # one bad step must not end the thread
                 log.exception("%s failed; trying again in %s s", self.name, self.check_every_s)
-            self.stopped.wait(self.check_every_s)
-
-    def stop(self) -> None:
-        self.stopped.set()
+            time.sleep(self.check_every_s)

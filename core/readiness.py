@@ -5,6 +5,7 @@ import redis
 from sqlalchemy import Engine, text
 
 from core.db.migrate import current_revision
+from core.forecast import ModelSlot
 
 
 def database(engine: Engine) -> dict:
@@ -27,10 +28,16 @@ def cache(redis_url: str) -> dict:
         return {"status": "down", "backend": "redis", "error": type(exc).__name__}
 
 
-def model() -> dict:
+def model(models: ModelSlot) -> dict:
     """The forecast model: ok, missing or corrupt (the rest of the app works without it)."""
-    from core.forecast import model_status
-
-    status = model_status()
+    status = models.status()
     return {"status": "ok" if status["status"] == "ok" else "down", "model": status["status"],
             "version": status["version"], "message": status["message"]}
+
+
+def feeds(freshness: list[dict], stale_after_h: float) -> dict:
+    """Live sources (core.feeds.freshness): "stale" names those whose newest hour is older than stale_after_h."""
+    stale = [f["source"] for f in freshness if f["age_hours"] is None or f["age_hours"] > stale_after_h]
+    return {"status": "down" if stale else "ok", "sources": {f["source"]: None if f["age_hours"] is None
+                                                              else round(f["age_hours"], 1) for f in freshness},
+            "stale": stale}

@@ -1,12 +1,13 @@
-"""One settings object: defaults from config/settings.toml, environment variables override."""
+"""One settings object: defaults here, overrides from config/settings.toml (if present), then the environment."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from core.aqi.standards import StandardCode
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "config" / "settings.toml"
@@ -22,106 +23,192 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AQI_", extra="forbid", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="AQI_", extra="forbid", populate_by_name=True,
+                                      use_attribute_docstrings=True)
 
     database_url: str = Field("sqlite:///var/aqi.db", validation_alias=_env("database_url"))
+    """SQLAlchemy URL: the embedded SQLite file, or `postgresql+psycopg://user@host/db`."""
     redis_url: str = Field("", validation_alias=_env("redis_url"))
+    """Empty: in-process cache and metrics. `redis://host:6379/0` shares them across workers and hosts."""
     host: str = "127.0.0.1"
+    """Address `make run` serves on."""
     port: int = Field(8050, ge=1, le=65535, validation_alias=_env("port"))
+    """Port `make run` and `make serve` listen on."""
     environment: Literal["development", "production", "test"] = "development"
+    """`production` refuses to start without a secret key."""
     secret_key: str = Field("", validation_alias=_env("secret_key"))
+    """Signs session cookies; required in production (development keeps a random one in `var/secret_key`)."""
 
     pool_size: int = Field(30, ge=1)
+    """SQLAlchemy pool size per process (LIFO, pre-ping); pool size × workers must stay below `max_connections`."""
     max_overflow: int = Field(50, ge=0)
+    """Connections allowed beyond the pool size."""
     pool_recycle_s: int = Field(1800, ge=1)
+    """Connections older than this are replaced."""
     pool_timeout_s: float = Field(10, gt=0)
+    """How long a request waits for a free connection."""
 
     pg_jit: bool = False
+    """PostgreSQL JIT for this app's sessions (off: the queries are short)."""
     pg_work_mem: str = "16MB"
+    """Per-session `work_mem`."""
     pg_random_page_cost: float = Field(1.1, gt=0)
+    """Per-session `random_page_cost` (SSD)."""
     pg_effective_io_concurrency: int = Field(200, ge=0, le=1000)
+    """Per-session `effective_io_concurrency`."""
     pg_effective_cache_size: str = "4GB"
+    """Per-session `effective_cache_size`."""
     pg_statement_timeout_ms: int = Field(30000, ge=0)
+    """Per-session `statement_timeout` (0: none)."""
 
     sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+    """How long SQLite waits for the writer's lock."""
 
     seed: int = 42
+    """Random seed of the simulated demo data."""
     seed_days: int = Field(90, ge=1)
+    """Days of demo data seeded on first start."""
     seed_stations: int = Field(84, ge=6)
+    """Simulated stations."""
     live_simulation: bool = True
+    """`make run` appends each new simulated hour while it serves."""
 
     # Cache time-to-live per namespace, seconds (API Cache-Control uses the same numbers).
     ttl_current_aqi: int = Field(180, ge=1)
+    """Cache time-to-live (s) of current AQI; the API's `Cache-Control` follows each TTL."""
     ttl_forecast: int = Field(1800, ge=1)
+    """Cache time-to-live (s) of forecasts."""
     ttl_attribution: int = Field(1800, ge=1)
+    """Cache time-to-live (s) of forecast explanations."""
     ttl_spatial: int = Field(1800, ge=1)
+    """Cache time-to-live (s) of interpolated surfaces."""
     ttl_weather: int = Field(900, ge=1)
+    """Cache time-to-live (s) of weather."""
     ttl_stations: int = Field(86400, ge=1)
+    """Cache time-to-live (s) of cities and stations (dropped on import)."""
 
-    cache_enabled: bool = True  # false: every read goes to the database (for measuring what the cache buys)
-    redis_cluster: bool = False  # REDIS_URL names a Redis Cluster node
+    cache_enabled: bool = True
+    """False: every read goes to the database (to measure what the cache buys)."""
+    redis_cluster: bool = False
+    """`redis_url` names a Redis Cluster node."""
     cache_warm_on_start: bool = True
+    """Warm the cache in the background when the server starts."""
 
     # Operator thresholds: warning / critical.
     api_p95_warn_ms: float = 500
+    """API p95 warning threshold (ms)."""
     api_p95_crit_ms: float = 1000
+    """API p95 critical threshold (ms)."""
     callback_p95_warn_ms: float = 500
+    """Dash callback p95 warning threshold (ms)."""
     callback_p95_crit_ms: float = 1000
+    """Dash callback p95 critical threshold (ms)."""
     db_p95_warn_ms: float = 100
+    """Database query p95 warning threshold (ms)."""
     db_p95_crit_ms: float = 250
+    """Database query p95 critical threshold (ms)."""
     cache_hit_warn: float = Field(0.70, ge=0, le=1)
+    """Cache hit rate below this is a warning."""
     cache_hit_crit: float = Field(0.50, ge=0, le=1)
+    """Cache hit rate below this is critical."""
     inference_p95_warn_ms: float = 200
+    """Forecast inference p95 warning threshold (ms)."""
     inference_p95_crit_ms: float = 300
+    """Forecast inference p95 critical threshold (ms)."""
     panel_refresh_s: int = Field(5, ge=1)
+    """Operator panel refresh interval (s)."""
 
-    api_rate_limit: str = "1200/minute"  # per client address; Flask-Limiter syntax
+    api_rate_limit: str = "1200/minute"
+    """API requests per client address (Flask-Limiter syntax; counted in Redis when configured)."""
 
     # Access and jobs
     access_map: Literal["public", "analyst", "operator", "admin"] = "public"
+    """Role needed for the map, calculator and embed."""
     access_forecast: Literal["public", "analyst", "operator", "admin"] = "public"
+    """Role needed for forecasts."""
     access_performance: Literal["public", "analyst", "operator", "admin"] = "operator"
+    """Role needed for the operator panel."""
     access_admin: Literal["public", "analyst", "operator", "admin"] = "admin"
+    """Role needed for the admin page."""
     login_rate_limit: str = "10/minute"
+    """Sign-in attempts per client address."""
     jobs_backend: Literal["thread", "celery"] = "thread"
+    """`celery`: admin jobs run on `python app.py worker` processes through the Redis broker."""
 
     map_tiles: str = "https://a.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png"
+    """Raster tile URL template; empty for none (the map's style is local, so it works offline)."""
     map_tiles_attribution: str = "© OpenStreetMap contributors © CARTO"
+    """Attribution shown with the tiles."""
     map_refresh_s: int = Field(60, ge=5)
-    default_standard: Literal["us_epa", "india_naqi", "eea"] = "us_epa"
+    """Map auto-refresh interval (s)."""
+    default_standard: StandardCode = "us_epa"
+    """AQI standard shown first."""
 
     # Embed: origins allowed to frame /embed/… (CSP frame-ancestors source list, space-separated).
     embed_allowed_origins: str = Field("'self'", min_length=1)
+    """Space-separated origins that may frame `/embed/…` (CSP `frame-ancestors`)."""
 
     # Forecast
-    forecast_model_dir: str = "var/models"  # versioned weights + JSON cards; relative to the repository root
-    forecast_threads_inter: int = Field(1, ge=0)  # TensorFlow inter-op threads (0: TensorFlow decides)
-    forecast_threads_intra: int = Field(2, ge=0)  # TensorFlow intra-op threads (0: TensorFlow decides)
-    forecast_jit: bool = True  # XLA-compile the inference function (bench/forecast.py measures it)
+    forecast_model_dir: str = "var/models"
+    """Versioned model weights and JSON cards; relative to the repository root."""
+    forecast_threads_inter: int = Field(1, ge=0)
+    """TensorFlow inter-op threads (0: TensorFlow decides)."""
+    forecast_threads_intra: int = Field(2, ge=0)
+    """TensorFlow intra-op threads (0: TensorFlow decides)."""
+    forecast_jit: bool = True
+    """XLA-compile the inference function (bench/forecast.py measures it)."""
     forecast_precision: Literal["float32", "mixed_float16", "mixed_bfloat16"] = "float32"
-    forecast_lru_size: int = Field(4096, ge=1)  # per-process cache of model outputs per station and hour
-    forecast_train_days: int = Field(75, ge=4)  # history used by `app.py train`
+    """Inference precision; float32 is fastest on this CPU."""
+    forecast_lru_size: int = Field(4096, ge=1)
+    """Per-process cache of model outputs per station and hour."""
+    forecast_train_days: int = Field(75, ge=4)
+    """History used by `app.py train`."""
     forecast_epochs: int = Field(4, ge=1)
-    forecast_train_on_start: bool = True  # `make run` trains the small model when none exists
-    forecast_batch_enabled: bool = True  # `make run` forecasts every station each new hour
+    """Training epochs."""
+    forecast_train_on_start: bool = True
+    """`make run` trains the small model when none exists."""
+    forecast_batch_enabled: bool = True
+    """`make run` forecasts every station each new hour."""
     forecast_batch_check_s: int = Field(60, ge=1)
-    forecast_keep_days: int = Field(7, ge=1)  # stored forecasts older than this are deleted
-    forecast_ig_steps: int = Field(32, ge=4)  # integrated-gradients steps for explanations
+    """How often the forecast batch looks for a new hour (s)."""
+    forecast_keep_days: int = Field(7, ge=1)
+    """Stored forecasts older than this are deleted."""
+    forecast_ig_steps: int = Field(32, ge=4)
+    """Integrated-gradients steps for explanations."""
 
     # Live feeds. Base URLs are settings so a mirror or a local test server can stand in.
-    feeds: str = ""  # comma-separated sources the schedule fetches: airnow-files, airnow-api, openaq
+    feeds: str = ""
+    """Comma-separated sources the schedule fetches: `airnow-files`, `airnow-api`, `openaq` (empty: the simulator)."""
     airnow_files_url: str = "https://files.airnowtech.org"
+    """Base of AirNow's public file archive (or a mirror, or a local folder laid out like it)."""
     airnow_api_url: str = "https://www.airnowapi.org"
+    """Base of AirNow's observation API."""
     airnow_api_key: str = ""
-    airnow_bbox: str = "-125,24,-66,50"  # west,south,east,north for the AirNow API
+    """AirNow API key."""
+    airnow_bbox: str = "-125,24,-66,50"
+    """west,south,east,north for the AirNow API."""
     openaq_url: str = "https://api.openaq.org"
+    """Base of the OpenAQ API."""
     openaq_api_key: str = ""
-    openaq_bbox: str = ""  # west,south,east,north; or openaq_locations
-    openaq_locations: str = ""  # comma-separated OpenAQ location ids
+    """OpenAQ API key (`X-API-Key`)."""
+    openaq_bbox: str = ""
+    """west,south,east,north of the OpenAQ locations to follow (or `openaq_locations`)."""
+    openaq_locations: str = ""
+    """Comma-separated OpenAQ location ids."""
     feed_timeout_s: float = Field(30, gt=0)
+    """HTTP timeout of a feed request (s)."""
     feed_retries: int = Field(4, ge=0)
-    feed_revision_hours: int = Field(48, ge=0)  # AirNow rewrites an hour's files for about two days
-    feed_backfill_days: int = Field(2, ge=0)  # first run of a source with no cursor starts this far back
+    """Retries with backoff of a failed feed request."""
+    feed_revision_hours: int = Field(48, ge=0)
+    """AirNow rewrites an hour's files for about two days: each run re-reads this many hours."""
+    feed_backfill_days: int = Field(2, ge=0)
+    """The first run of a source with no cursor starts this far back."""
+    feed_lag_warn_h: float = Field(2, gt=0)
+    """A source whose newest hour is older than this many hours is a warning (panel, `/readyz`)."""
+    feed_lag_crit_h: float = Field(6, gt=0)
+    """A source whose newest hour is older than this many hours is critical."""
+    stale_after_h: float = Field(3, gt=0)
+    """A station whose newest reading is older than this is drawn grey with its age (AirNow's practice)."""
 
     @field_validator("database_url")
     @classmethod
@@ -145,7 +232,7 @@ class Settings(BaseSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Highest priority first: explicit arguments, environment, then the config file.
+        # Highest priority first: explicit arguments, environment, then the overrides file (absent is fine).
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, CONFIG_FILE))
 
     def ttl(self, namespace: str) -> int:
@@ -178,7 +265,14 @@ def load_settings(**overrides) -> Settings:
     return settings
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings."""
-    return load_settings()
+def settings_table() -> str:
+    """The README's configuration table, one row per setting, from the class itself."""
+    rows = ["| environment variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        variable = f"`AQI_{name.upper()}`"
+        if isinstance(field.validation_alias, AliasChoices):
+            variable = f"`{name.upper()}` or {variable}"
+        default = field.default
+        shown = "empty" if default == "" else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        rows.append(f"| {variable} | {shown} | {field.description} |")
+    return "\n".join(rows)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 
-from core.cache import get_cache, hit_rates, overall_hit_rate
+from core.cache import AppCache, hit_rates, overall_hit_rate
 from core.metrics import METRICS, Window
 from core.settings import Settings
+from core.times import from_epoch, iso, now
 
 SEVERITY = {"no_data": 0, "ok": 0, "warning": 1, "critical": 2}
 HISTORY_S = 3600  # sparklines and breaches look back one hour
@@ -37,7 +37,7 @@ def grade(value: float | None, warn: float, crit: float, higher_is_worse: bool =
 
 
 def _iso(minute: int) -> str:
-    return datetime.fromtimestamp(minute * 60, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(from_epoch(minute * 60))
 
 
 def _slowest(window: Window, kind: str, window_s: int) -> dict | None:
@@ -58,7 +58,28 @@ LATENCY_CHECKS = (
 )
 
 
-def evaluate(settings: Settings, window: Window, window_s: int = 300) -> list[Check]:
+def feed_checks(settings: Settings, freshness: list[dict]) -> list[Check]:
+    """One check per live source: how far its newest stored hour lags behind now, and its last run."""
+    checks = []
+    for feed in freshness:
+        lag = feed["age_hours"]
+        status = grade(lag, settings.feed_lag_warn_h, settings.feed_lag_crit_h)
+        if feed["last_error"]:
+            advice = f"Last run failed ({feed['failures']} in a row): {feed['last_error'][:200]}"
+            status = "critical" if status == "no_data" else status
+        elif status == "no_data":
+            advice = "No hour stored yet."
+        else:
+            newest = iso(feed["newest_hour"])
+            advice = (f"Newest hour {newest}; last run wrote {feed['last_rows'] or 0:,} values."
+                      + (" AirNow files often arrive an hour or two late; look at the job history."
+                         if status != "ok" else ""))
+        checks.append(Check(f"feed:{feed['source']}", f"Feed {feed['source']} lag", lag, "h", status,
+                            settings.feed_lag_warn_h, settings.feed_lag_crit_h, advice))
+    return checks
+
+
+def evaluate(settings: Settings, cache: AppCache, window: Window, window_s: int = 300) -> list[Check]:
     """Every check over window_s, with a per-minute series over the whole window for sparklines and breaches."""
     checks = []
     for key, label, kind, prefix, advice in LATENCY_CHECKS:
@@ -74,13 +95,12 @@ def evaluate(settings: Settings, window: Window, window_s: int = 300) -> list[Ch
             advice_text = f"Within target (warning above {warn:g} ms)."
         series = [{"minute": _iso(p["minute"]), "value": p["p95_ms"]} for p in window.kind_series(kind)]
         checks.append(Check(key, label, value, "ms", status, warn, crit, advice_text, series))
-    checks.append(_cache_check(settings, window, window_s))
+    checks.append(_cache_check(settings, cache, window, window_s))
     checks.append(_pool_check(settings))
     return checks
 
 
-def _cache_check(settings: Settings, window: Window, window_s: int) -> Check:
-    cache = get_cache()
+def _cache_check(settings: Settings, cache: AppCache, window: Window, window_s: int) -> Check:
     rate = overall_hit_rate(window, window_s)
     status = grade(rate, settings.cache_hit_warn, settings.cache_hit_crit, higher_is_worse=False)
     if not cache.is_up():
@@ -152,17 +172,18 @@ def breaches(checks: list[Check]) -> list[dict]:
     return sorted(out, key=lambda b: b["started"], reverse=True)
 
 
-def snapshot(settings: Settings, window_s: int = 300) -> dict:
-    """Everything the operator panel and GET /api/v1/metrics show (one read of the metrics store)."""
+def snapshot(settings: Settings, cache: AppCache, window_s: int = 300, freshness: list[dict] = ()) -> dict:
+    """Everything the operator panel and GET /api/v1/metrics show (one read of the metrics store); `freshness`
+    (core.feeds.freshness) adds a check per live source."""
     window = METRICS.window(HISTORY_S)
-    checks = evaluate(settings, window, window_s)
+    checks = evaluate(settings, cache, window, window_s) + feed_checks(settings, list(freshness))
     timers = window.summary(None, window_s)
     return {
         "window_s": window_s,
-        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": iso(now()),
         "checks": [c.as_dict() for c in checks],
         "timers": timers,
-        "cache": {"backend": get_cache().backend_name, "up": get_cache().is_up(),
+        "cache": {"backend": cache.backend_name, "up": cache.is_up(),
                   "namespaces": hit_rates(window, window_s)},
         "pool": pool_use(),
         "breaches": breaches(checks),

@@ -2,28 +2,17 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Engine, Integer, String, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from core.db.models import Base
+from core.db.models import User
 
 ROLES = ("analyst", "operator", "admin")
 RANK = {"public": 0, "analyst": 1, "operator": 2, "admin": 3}
-
-
-class User(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 def allows(role: str | None, needed: str) -> bool:
@@ -38,14 +27,39 @@ def create_user(engine: Engine, name: str, role: str, password: str | None = Non
     if not name or len(name) > 80:
         raise ValueError("name must be 1 to 80 characters")
     password = password or secrets.token_urlsafe(12)
-    if len(password) < 10:
-        raise ValueError("password must be at least 10 characters")
+    _check_password(password)
     with Session(engine) as session, session.begin():
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             raise ValueError(f"user '{name}' already exists")
         session.add(User(name=name, role=role, password_hash=generate_password_hash(password, method="scrypt"),
-                         active=True, created_at=datetime.now(timezone.utc)))
+                         active=True, created_at=datetime.now(UTC)))
     return password
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """Replace a user's password (at least 10 characters); ValueError when there is no such user."""
+    _check_password(password)
+    with Session(engine) as session, session.begin():
+        user = _named(session, name)
+        user.password_hash = generate_password_hash(password, method="scrypt")
+
+
+def disable_user(engine: Engine, name: str) -> None:
+    """Stop a user from signing in (kept, not deleted: job history names who started each run); ValueError when there is no such user."""
+    with Session(engine) as session, session.begin():
+        _named(session, name).active = False
+
+
+def _named(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise ValueError(f"no user named '{name}'")
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise ValueError("password must be at least 10 characters")
 
 
 def authenticate(engine: Engine, name: str, password: str) -> dict | None:

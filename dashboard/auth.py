@@ -1,20 +1,16 @@
-"""Sign-in (Flask-Login, session cookie or HTTP Basic for API clients) and role checks on the server."""
+"""Sign-in (Flask-Login, session cookie or HTTP Basic for API clients) and the signed-in user's role."""
 from __future__ import annotations
 
-import json
-
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request, url_for
+from flask import Blueprint, Flask, redirect, render_template_string, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user  # noqa: F401 (current_user re-exported)
 
-from core.db.engine import get_engine
-from core.users import allows, authenticate, get_user
+from core.users import authenticate, get_user
+from dashboard import context
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
 
-# Which setting guards the callbacks of each page, by the page's component-id prefix.
-CALLBACK_ACCESS = {"perf-": "access_performance", "admin-": "access_admin", "forecast-": "access_forecast",
-                   "map-": "access_map", "calc-": "access_map"}
+PUBLIC = "public"  # the role everyone has, signed in or not
 
 
 class WebUser(UserMixin):
@@ -24,7 +20,7 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def _load(user_id: str) -> WebUser | None:
-    user = get_user(get_engine(), int(user_id))
+    user = get_user(context.current().engine, int(user_id))
     return WebUser(user) if user else None
 
 
@@ -33,28 +29,14 @@ def _basic_auth(req) -> WebUser | None:
     """API clients and scripts may send HTTP Basic credentials instead of a session cookie."""
     auth = req.authorization
     if auth and auth.type == "basic" and auth.username and auth.password:
-        user = authenticate(get_engine(), auth.username, auth.password)
+        user = authenticate(context.current().engine, auth.username, auth.password)
         return WebUser(user) if user else None
     return None
 
 
 def current_role() -> str | None:
-    return current_user.role if current_user.is_authenticated else None
-
-
-def may(needed_setting: str) -> bool:
-    """Whether the current user meets the role a setting asks for (e.g. 'access_performance')."""
-    return allows(current_role(), getattr(current_app.config["AQI_SETTINGS"], needed_setting))
-
-
-def sign_in_prompt(what: str, role: str, path: str):
-    """What a page shows to someone whose role may not see it."""
-    from dash import html
-
-    who = f"as {'an' if role[0] in 'aeiou' else 'a'} {role}" if role != "public" else ""
-    return html.Div([html.H4("Sign in required"),
-                     html.P([f"To see {what}, ", html.A(f"sign in {who}".strip(), href=f"/login?next={path}"), "."])],
-                    id="auth-required", className="mt-4")
+    """The signed-in user's role; None when anonymous or outside a request (Dash building a layout at start)."""
+    return current_user.role if current_user and current_user.is_authenticated else None
 
 
 def init_app(server: Flask) -> None:
@@ -62,22 +44,8 @@ def init_app(server: Flask) -> None:
     login_manager.login_view = "auth.login"
     limiter = server.extensions.get("api_limiter")
     if limiter is not None:  # the same limiter (Redis storage when configured) guards sign-in attempts
-        limiter.limit(server.config["AQI_SETTINGS"].login_rate_limit, methods=["POST"])(blueprint)
+        limiter.limit(server.extensions["aqi"].settings.login_rate_limit, methods=["POST"])(blueprint)
     server.register_blueprint(blueprint)
-    server.before_request(_guard_callbacks)
-
-
-def _guard_callbacks() -> Response | None:
-    """Every Dash callback is checked against its page's access setting: hiding a button is not enough."""
-    if request.path != "/_dash-update-component":
-        return None
-    payload = request.get_json(silent=True) or {}
-    ids = [part.split(".")[0] for part in str(payload.get("output", "")).strip(".").split("...")]
-    for prefix, setting in CALLBACK_ACCESS.items():
-        if any(i.lstrip("{").startswith(prefix) or f'"{prefix}' in i for i in ids) and not may(setting):
-            return Response(json.dumps({"error": {"code": "forbidden", "message": "sign in with a role that may "
-                                                  "use this page"}}), status=403, mimetype="application/json")
-    return None
 
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · AQI Predictor</title>
@@ -103,7 +71,7 @@ def login():
     if request.method == "GET":
         return render_template_string(PAGE, error=None, next=target, name="")
     name = request.form.get("name", "")
-    user = authenticate(get_engine(), name, request.form.get("password", ""))
+    user = authenticate(context.current().engine, name, request.form.get("password", ""))
     if user is None:
         return render_template_string(PAGE, error="Unknown user name or wrong password.", next=target,
                                       name=name), 401

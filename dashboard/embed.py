@@ -10,13 +10,15 @@ import math
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
 
-from core.airquality import current
-from core.aqi.current import categories, category_info
+from core.aqi.categories import band_positions
+from core.aqi.engine import categories, category_info
+from core.forecast import service
 from core.parameters import POLLUTANTS
-from core.spatial import city_index, marker_value
-from dashboard.export import blueprint as export_blueprint
+from core.rankings import city_index
+from core.snapshots import current, marker_value
+from dashboard import context
 from dashboard.figures import LABELS, STANDARDS, text_color
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,8 @@ class EmbedError(Exception):
 
 
 def init_app(server: Flask) -> None:
-    """Mount /embed/… and /export/… on the server."""
+    """Mount /embed/… on the server."""
     server.register_blueprint(blueprint)
-    server.register_blueprint(export_blueprint)
 
 
 @blueprint.before_request
@@ -65,7 +66,7 @@ def _nonce() -> None:
 @blueprint.after_request
 def _frame_policy(response: Response) -> Response:
     # Our own full policy: framing only by the configured origins; scripts only our nonce'd inline one.
-    origins = current_app.config["AQI_SETTINGS"].embed_allowed_origins
+    origins = context.settings().embed_allowed_origins
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'nonce-{g.get('embed_nonce', 'none')}'; style-src 'unsafe-inline'; "
         f"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {origins}")
@@ -91,7 +92,7 @@ def _respond(kind: str, key: str):
     theme = request.args.get("theme", "light")
     try:
         options = parse_options(request.args)
-        view = embed_view(kind, key, options["standard"], options["pollutant"], options["lang"])
+        view = embed_view(kind, key, options["standard"], options["pollutant"])
     except EmbedError as exc:
         if request.args.get("format") == "json":
             return jsonify({"error": {"code": exc.status, "message": str(exc)}}), exc.status
@@ -108,7 +109,7 @@ def parse_options(args) -> dict:
     theme = args.get("theme", "light")
     if theme not in THEMES:
         raise EmbedError(f"Unknown theme {theme!r}. Use one of: {', '.join(THEMES)}.")
-    standard = args.get("standard", current_app.config["AQI_SETTINGS"].default_standard)
+    standard = args.get("standard", context.settings().default_standard)
     if standard not in STANDARDS:
         raise EmbedError(f"Unknown standard {standard!r}. Use one of: {', '.join(STANDARDS)}.")
     pollutant = args.get("pollutant", "aqi")
@@ -124,20 +125,20 @@ def parse_options(args) -> dict:
     return {"theme": theme, "standard": standard, "pollutant": pollutant, "lang": lang, "refresh": int(raw)}
 
 
-def embed_view(kind: str, key: str, standard: str, pollutant: str, lang: str = "en") -> dict:
+def embed_view(kind: str, key: str, standard: str, pollutant: str) -> dict:
     """Everything the embed shows, as plain data (also its JSON refresh)."""
     if kind == "station":
         if not key.isdigit():
             raise EmbedError(f"Station id must be a number, not {key!r}.", 404)
-        everywhere = current(standard)
+        everywhere = current(context.current(), standard)
         station = next((s for s in everywhere["stations"] if s["id"] == int(key)), None)
         if station is None:
             raise EmbedError(f"No active station with id {key}.", 404)
-        snapshot = current(standard, station["city"])
+        snapshot = current(context.current(), standard, station["city"])
         value = marker_value(station, pollutant)
         title, city = station["name"], station["city"]
     else:
-        snapshot = current(standard, key)
+        snapshot = current(context.current(), standard, key)
         if not snapshot["stations"]:
             raise EmbedError(f"No city named {key!r} with active stations.", 404)
         top = city_index(snapshot["stations"], pollutant)
@@ -164,12 +165,7 @@ def embed_view(kind: str, key: str, standard: str, pollutant: str, lang: str = "
 
 
 def _position(value: float | None, cats: list[dict]) -> int:
-    if value is None or math.isnan(value):
-        return -1
-    for i, cat in enumerate(cats):
-        if cat["high"] is None or round(value) <= cat["high"]:
-            return i
-    return len(cats) - 1
+    return int(band_positions([cat["low"] for cat in cats], math.nan if value is None else value))
 
 
 def mini_map(stations: list[dict], pollutant: str, cats: list[dict], selected: int | None,
@@ -200,13 +196,9 @@ def mini_map(stations: list[dict], pollutant: str, cats: list[dict], selected: i
 
 
 def forecast_strip(station_id: int) -> dict:
-    """The next three days' categories from the forecaster, or unavailable (no model loaded, or not installed)."""
+    """The next three days' categories from the forecaster, or unavailable (no model loaded, or it failed)."""
     try:
-        from core.forecast import service
-    except ImportError:
-        return {"available": False, "days": []}
-    try:
-        days = service.daily_categories(station_id)[:3]
+        days = service.daily_categories(context.current(), station_id)[:3]
     except service.ModelUnavailable:
         return {"available": False, "days": []}
     except Exception:  # a public widget shows "unavailable" rather than an error page; the log has the cause

@@ -1,13 +1,19 @@
-"""/export/measurements.csv: the selected station or city, pollutants and time range as a streamed CSV download."""
+"""/export/…: the map's selection as a streamed CSV download, and a city's IDW surface as a PNG overlay."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, request, stream_with_context
 
 from core import export
+from core.aqi import standards
+from core.aqi.engine import categories
 from core.db import queries
-from core.db.engine import session as db_session
+from core.interpolation import surfaces
+from core.times import now, parse_iso
+from dashboard import context
+from dashboard.figures import LABELS, STANDARDS
+from dashboard.surface_image import surface_png
 
 blueprint = Blueprint("export", __name__, url_prefix="/export")
 
@@ -17,10 +23,9 @@ def parse_time(raw: str | None, name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        ts = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+        return parse_iso(raw)
     except ValueError:
         raise export.ExportError(f"{name} is not an ISO 8601 time: {raw!r}") from None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts
 
 
 @blueprint.get("/measurements.csv")
@@ -32,16 +37,16 @@ def measurements_csv() -> Response:
             raise export.ExportError(f"station must be a number, not {station!r}")
         end = parse_time(request.args.get("end"), "end")
         if end is None:
-            with db_session() as session:
-                latest = queries.latest_hour(session) or datetime.now(timezone.utc)
+            with context.current().session() as session:
+                latest = queries.latest_hour(session) or now()
             end = latest + timedelta(hours=1)
         start = parse_time(request.args.get("start"), "start") or end - timedelta(hours=72)
         pollutants = [p for p in request.args.get("pollutants", "").split(",") if p]
-        sel = export.selection(int(station) if station else None, request.args.get("city") or None,
+        sel = export.selection(context.current(), int(station) if station else None, request.args.get("city") or None,
                                pollutants, start, end)
     except export.ExportError as exc:
         return Response(f"Cannot export: {exc}\n", status=400, mimetype="text/plain")
-    response = Response(stream_with_context(export.csv_lines(sel)), mimetype="text/csv")
+    response = Response(stream_with_context(export.csv_lines(context.current(), sel)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{sel.filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -51,12 +56,9 @@ def measurements_csv() -> Response:
 def surface_image() -> Response:
     """One city's IDW surface as a PNG overlay (same origin, so the map's CSP lets MapLibre fetch it).
 
-    Query: city, standard, pollutant, hour (ISO; absent: newest), palette (standard|cvd).
+    Query: city, standard, pollutant, hour (ISO; absent: newest), palette (standard|cvd), scope (the map's city
+    filter, so the map and the image share one cached snapshot).
     """
-    from core.aqi.current import categories
-    from core.spatial import surface_png, surfaces
-    from dashboard.figures import LABELS, STANDARDS
-
     city, standard = request.args.get("city", ""), request.args.get("standard", "")
     pollutant, palette = request.args.get("pollutant", "aqi"), request.args.get("palette", "standard")
     if standard not in STANDARDS or pollutant not in LABELS or palette not in ("standard", "cvd"):
@@ -65,10 +67,10 @@ def surface_image() -> Response:
         hour = parse_time(request.args.get("hour"), "hour")
     except export.ExportError as exc:
         return Response(f"Cannot draw: {exc}\n", status=400, mimetype="text/plain")
-    surface = surfaces(standard, request.args.get("scope") or None, hour, pollutant).get(city)
+    surface = surfaces(context.current(), standard, request.args.get("scope") or None, hour, pollutant).get(city)
     if surface is None:
         return Response("No surface for that city and hour\n", status=404, mimetype="text/plain")
-    cats = categories(standard, palette if standard == "us_epa" else "standard")
+    cats = categories(standard, palette if palette in standards.standard(standard).palettes else "standard")
     response = Response(surface_png(surface, cats), mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -8,20 +8,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.aqi import standards
+from core.aqi.categories import band_positions
 from core.parameters import UNITS
 
-STANDARDS = {"us_epa": "US EPA", "india_naqi": "India NAQI", "eea": "European EAQI"}
+STANDARDS = {s.code: s.name for s in standards.STANDARDS.values()}
 LABELS = {"aqi": "Overall AQI", "pm25": "PM2.5", "pm10": "PM10", "o3": "O₃", "no2": "NO₂", "so2": "SO₂", "co": "CO"}
 NO_DATA = "#9E9E9E"
 WORLD_OUTLINE = "/assets/world-outline-50m.geojson"
 
 
-def text_color(background: str) -> str:
-    """Black or white, whichever reads better on `background` (#RRGGBB), by WCAG relative luminance."""
-    r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
-    lum = sum(w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
-              for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b)))
-    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#FFFFFF"
+text_color = standards.text_color  # black or white on a #RRGGBB chip, whichever meets WCAG AA
 
 
 def chip_style(background: str) -> dict:
@@ -37,13 +34,11 @@ def marker_value(station: dict, pollutant: str, standard: str) -> float | None:
 
 
 def category_of(value: float | None, categories: list[dict]) -> dict | None:
-    """The category whose [low, high] holds value (EEA: the level number)."""
-    if value is None or np.isnan(value):
+    """The legend entry holding value by the registry's rule (rounded half up; EEA: the level number)."""
+    if value is None:
         return None
-    for category in categories:
-        if category["high"] is None or value <= category["high"]:
-            return category
-    return categories[-1]
+    position = int(band_positions([c["low"] for c in categories], value))
+    return categories[position] if position >= 0 else None
 
 
 def fit_view(lats: list[float], lons: list[float], width_px: int = 900, height_px: int = 560) -> tuple[dict, float]:

@@ -1,10 +1,11 @@
 """/healthz (process alive) and /readyz (each dependency reported)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from core import readiness
-from core.db.engine import get_engine
+from core.feeds import freshness
+from dashboard import context
 
 blueprint = Blueprint("health", __name__)
 
@@ -16,10 +17,13 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
-    settings = current_app.config["AQI_SETTINGS"]
-    checks = {"database": readiness.database(get_engine()), "cache": readiness.cache(settings.redis_url),
-              "model": readiness.model()}
-    # Without a model the maps, API and panel still work: report it as degraded, but stay in the pool.
+    settings = context.settings()
+    checks = {"database": readiness.database(context.current().engine), "cache": readiness.cache(settings.redis_url),
+              "model": readiness.model(context.current().models)}
+    if checks["database"]["status"] == "ok":
+        checks["feeds"] = readiness.feeds(freshness(context.current().engine), settings.feed_lag_warn_h)
+    # Without a model or with a late feed the maps, API and panel still work: degraded, but stay in the pool.
     ready = checks["database"]["status"] == "ok" and checks["cache"]["status"] == "ok"
-    status = "unavailable" if not ready else "ok" if checks["model"]["status"] == "ok" else "degraded"
+    healthy = all(checks[name]["status"] == "ok" for name in ("model", "feeds") if name in checks)
+    status = "unavailable" if not ready else "ok" if healthy else "degraded"
     return jsonify(status=status, checks=checks), 200 if ready else 503

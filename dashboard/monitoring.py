@@ -7,8 +7,9 @@ import time
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest, multiprocess
 
-from core.db.engine import get_engine, pool_status
+from core.db.engine import pool_status
 from core.metrics import METRICS
+from dashboard import context
 
 blueprint = Blueprint("monitoring", __name__)
 POOL_REPORT_EVERY_S = 2.0
@@ -54,7 +55,7 @@ def _report_pool() -> None:
     if now - _last_pool_report < POOL_REPORT_EVERY_S:
         return
     _last_pool_report = now
-    status = pool_status(get_engine())
+    status = pool_status(context.current().engine)
     METRICS.sink.put_gauge("db_pool", status)
     for state in ("checked_out", "size", "overflow"):
         PROM_POOL.labels(state).set(status[state])

@@ -1,8 +1,7 @@
-"""Shared fixtures: a private PostgreSQL database per run, seeded demo data, the Flask app."""
+"""Shared fixtures: a private PostgreSQL database per run, seeded demo data, an app per configuration."""
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from datetime import datetime, timezone
 
@@ -10,12 +9,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from core import cache, context
 from core.db import migrate
-from core.db.engine import make_engine, set_engine
+from core.metrics import METRICS, LocalSink, MetricsStore
 from core.settings import load_settings
-
-# Tests never see a developer's var/models: without a model unless a test trains or points at one.
-os.environ.setdefault("AQI_FORECAST_MODEL_DIR", tempfile.mkdtemp(prefix="aqi-test-models-"))
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -39,18 +36,53 @@ def pg_url():
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def pg_settings(pg_url):
-    return load_settings(database_url=pg_url, environment="test", live_simulation=False, map_tiles="",
-                         pool_size=5, max_overflow=5)
+def settings_for_tests(**overrides):
+    """Settings for a test app: no live simulation, tiles or warm-up; many sign-ins from one address."""
+    values = {"environment": "test", "live_simulation": False, "map_tiles": "", "cache_warm_on_start": False,
+              "login_rate_limit": "1000/minute", "pool_size": 5, "max_overflow": 5}
+    return load_settings(**{**values, **overrides})
 
 
 @pytest.fixture(scope="session")
-def pg_engine(pg_settings):
-    engine = make_engine(pg_settings)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+def pg_settings(pg_url, tmp_path_factory):
+    # Tests never see a developer's var/models: without a model unless a test trains or points at one.
+    return settings_for_tests(database_url=pg_url, forecast_model_dir=str(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="session")
+def pg_ctx(pg_settings):
+    """The app context on the private PostgreSQL database (in-process cache)."""
+    ctx = context.build(pg_settings)
+    migrate.upgrade(ctx.engine)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def pg_engine(pg_ctx):
+    return pg_ctx.engine
+
+
+@pytest.fixture()
+def pg_context(pg_settings, pg_engine):
+    """Build contexts on the test database (sharing its engine) with other settings: `pg_context(redis_url=…)`."""
+    # A context with a Redis URL moves the process-wide metrics to Redis: put back what the other tests read.
+    sink = METRICS.sink
+
+    def build(**overrides) -> context.Context:
+        base = {"database_url": pg_settings.database_url, "forecast_model_dir": pg_settings.forecast_model_dir}
+        return context.build(settings_for_tests(**{**base, **overrides}), engine=pg_engine)
+
+    yield build
+    METRICS.use(sink)
+
+
+@pytest.fixture()
+def app_with(seeded_pg, pg_context):
+    """Build a dashboard on the seeded test database with other settings: `app_with(api_rate_limit="3/minute")`."""
+    from dashboard import create_app
+
+    return lambda **overrides: create_app(ctx=pg_context(**overrides))
 
 
 @pytest.fixture(scope="session")
@@ -63,29 +95,35 @@ def seeded_pg(pg_engine):
 
 
 @pytest.fixture()
-def sqlite_engine(tmp_path):
-    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'aqi.db'}", environment="test")
-    engine = make_engine(settings)
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+def sqlite_ctx(tmp_path):
+    ctx = context.build(settings_for_tests(database_url=f"sqlite:///{tmp_path / 'aqi.db'}",
+                                      forecast_model_dir=str(tmp_path / "models")))
+    migrate.upgrade(ctx.engine)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture()
+def sqlite_engine(sqlite_ctx):
+    return sqlite_ctx.engine
 
 
 @pytest.fixture(scope="session")
-def app(seeded_pg, pg_settings):
-    from core import settings as settings_module
+def app(seeded_pg, pg_ctx):
+    """The dashboard on the seeded PostgreSQL database, shared by the API and browser tests."""
     from dashboard import create_app
 
-    settings_module.get_settings.cache_clear()
-    os.environ.update({"DATABASE_URL": pg_settings.database_url, "AQI_MAP_TILES": "",
-                       "AQI_LIVE_SIMULATION": "false", "AQI_ENVIRONMENT": "test",
-                       "AQI_CACHE_WARM_ON_START": "false",
-                       # Many sign-ins from one test address; the limit itself has its own test.
-                       "AQI_LOGIN_RATE_LIMIT": "1000/minute"})
-    set_engine(seeded_pg)
-    return create_app(settings_module.get_settings(), seeded_pg)
+    return create_app(ctx=pg_ctx)
 
 
 @pytest.fixture()
 def client(app):
     return app.server.test_client()
+
+
+@pytest.fixture()
+def cache_metrics(monkeypatch):
+    """The cache counts this test's hits and misses in a store of their own."""
+    store = MetricsStore(LocalSink())
+    monkeypatch.setattr(cache, "METRICS", store)
+    return store

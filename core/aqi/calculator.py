@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import numbers
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from core.aqi import NO_INDEX, AQIError, Category, SubIndex, eea, india, us_epa
+from core.aqi import AQIError, Category, SubIndex, eea, india, standards, us_epa
+from core.aqi.standards import STANDARD_CODES as STANDARDS
 from core.aqi.units import LABELS, convert, parse_unit, steps_to_decimal, to_decimal
 
 __all__ = ["AQIError", "POLLUTANT_CODES", "STANDARDS", "calculate", "categories_of", "concentration_range",
            "table_unit"]
 
-STANDARDS: tuple[str, ...] = ("us_epa", "india_naqi", "eea")
 # US: pm25_1h / pm10_1h are hourly (NowCast-style) values read on the 24-hour table, as AirNow does.
 POLLUTANT_CODES: dict[str, tuple[str, ...]] = {
     "us_epa": us_epa.POLLUTANT_CODES, "india_naqi": india.POLLUTANT_CODES, "eea": eea.POLLUTANT_CODES}
@@ -20,8 +21,7 @@ _ALL_CODES = tuple(dict.fromkeys(code for codes in POLLUTANT_CODES.values() for 
 
 def check(standard: str, pollutant: str) -> None:
     """AQIError unless `standard` is known and defines `pollutant`."""
-    if standard not in STANDARDS:
-        raise AQIError(f"unknown standard {standard!r}; use one of: {', '.join(STANDARDS)}")
+    standards.standard(standard)
     if pollutant not in _ALL_CODES:
         raise AQIError(f"unknown pollutant {pollutant!r}; known codes: {', '.join(_ALL_CODES)}")
     if pollutant not in POLLUTANT_CODES[standard]:
@@ -31,9 +31,7 @@ def check(standard: str, pollutant: str) -> None:
 
 def categories_of(standard: str) -> tuple[Category, ...]:
     """The standard's categories in order (EEA: levels 1..6)."""
-    if standard not in STANDARDS:
-        raise AQIError(f"unknown standard {standard!r}; use one of: {', '.join(STANDARDS)}")
-    return {"us_epa": us_epa.CATEGORIES, "india_naqi": india.CATEGORIES, "eea": eea.CATEGORIES}[standard]
+    return standards.standard(standard).categories
 
 
 def table_unit(standard: str, pollutant: str) -> str:
@@ -69,33 +67,36 @@ def _units(standard: str, pollutant: str, unit: str | None) -> tuple[str, str]:
     return own, own if unit is None else parse_unit(unit)
 
 
-def _assess(standard: str, pollutant: str, value: Decimal) -> SubIndex:
-    return {"us_epa": us_epa.assess, "india_naqi": india.assess, "eea": eea.assess}[standard](pollutant, value)
+def _assess(standard: str, pollutant: str, value: Decimal, on: date | None = None) -> SubIndex:
+    if standard == "us_epa":
+        return us_epa.assess(pollutant, value, on)
+    return {"india_naqi": india.assess, "eea": eea.assess}[standard](pollutant, value)
 
 
-def calculate(standard: str, pollutant: str, concentration: float | str, unit: str | None = None) -> dict:
+def calculate(standard: str, pollutant: str, concentration: float | str, unit: str | None = None,
+              on: date | None = None) -> dict:
     """Index of one concentration: aqi, category, color, health_message, sensitive_groups, and note when relevant.
 
     unit defaults to the standard's own for the pollutant; others are converted at 25 °C, 1 atm. EEA gives
-    "level" (1..6) and aqi None. AQIError for an unknown standard, pollutant or unit, a pollutant the standard
-    does not define, a unit that does not apply (ppb for PM), or a negative, non-numeric or non-finite value.
+    "level" (1..6) and aqi None. US: sensitive groups only above 100, the cautionary statement of the category,
+    PM2.5 on the table in force `on` (None: 2024). AQIError for an unknown standard, pollutant or unit, a
+    pollutant the standard does not define, a unit that does not apply (ppb for PM), or a negative,
+    non-numeric or non-finite value.
     """
     check(standard, pollutant)
     value = _concentration(concentration)
     own, used = _units(standard, pollutant, unit)
-    sub = _assess(standard, pollutant, convert(value, used, own, _species(pollutant)))
-    category = NO_INDEX if sub.category < 0 else categories_of(standard)[sub.category]
+    sub = _assess(standard, pollutant, convert(value, used, own, _species(pollutant)), on)
+    category = standards.category(standard, sub.category)
+    advice = standards.advice(standard, _species(pollutant), sub.category)
     result = {"standard": standard, "pollutant": pollutant, "concentration": float(value), "unit": LABELS[used],
               "aqi": None if standard == "eea" else sub.value, "category": category.name, "color": category.color,
-              "health_message": category.health_message, "sensitive_groups": None}
-    if standard == "us_epa":
-        species = _species(pollutant)
-        result["sensitive_groups"] = us_epa.SENSITIVE_GROUPS[species]
-        if sub.category >= 0:
-            result["cautionary_statement"] = us_epa.CAUTIONARY_STATEMENTS[species][sub.category]
-    elif standard == "eea":
+              "health_message": advice["health_message"],
+              "sensitive_groups": advice["sensitive_groups"]}
+    if advice["cautionary_statement"]:
+        result["cautionary_statement"] = advice["cautionary_statement"]
+    if standard == "eea":
         result["level"] = sub.value
-        result["sensitive_groups"] = eea.SENSITIVE_GROUPS
     if sub.note:
         result["note"] = sub.note
     return result

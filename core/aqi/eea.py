@@ -56,11 +56,6 @@ def level_array(code: str, values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(rounded), np.nan, np.searchsorted(BANDS[code], rounded, side="left") + 1.0)
 
 
-def category_index_array(levels: np.ndarray) -> np.ndarray:
-    """Positions in CATEGORIES (level − 1), -1 where the level is NaN."""
-    return np.where(np.isnan(levels), -1, levels - 1)
-
-
 def assess(code: str, value: Decimal) -> SubIndex:
     """Level of a µg/m³ concentration, as SubIndex(level, level - 1)."""
     found = level(code, round_half_up(value))

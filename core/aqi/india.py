@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
-
 from core.aqi import Category, SubIndex
-from core.aqi.us_epa import Scale, scale
+from core.aqi.categories import position
+from core.aqi.scale import Scale, scale
 
 CATEGORIES: tuple[Category, ...] = (
     Category("Good", "#00B050", 0, 50, "Minimal impact."),
@@ -68,16 +67,7 @@ MIN_SUB_INDICES = 3  # an AQI needs at least this many sub-indices, one of them 
 MIN_HOURS_24H = 16   # valid hours for a 24-h mean
 MIN_HOURS_8H = 6     # valid hours of 8 for an 8-h mean (CO, O3)
 
-_CATEGORY_LOWS = np.array([c.low for c in CATEGORIES[1:]])
-
-
-def category_index_array(aqi: np.ndarray) -> np.ndarray:
-    """Positions in CATEGORIES, -1 where aqi is NaN."""
-    return np.where(np.isnan(aqi), -1, np.searchsorted(_CATEGORY_LOWS, aqi, side="right"))
-
-
 def assess(code: str, value: Decimal) -> SubIndex:
     """Sub-index of a concentration in the table's unit, truncated to the table's step (1, or 0.1 for CO and Pb)."""
     index, note = SCALES[code].evaluate(SCALES[code].steps(value))
-    category = -1 if index is None else int(np.searchsorted(_CATEGORY_LOWS, index, side="right"))
-    return SubIndex(index, category, note)
+    return SubIndex(index, position(CATEGORIES, index), note)

@@ -4,10 +4,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
-from core.aqi import AQIError
+from core.aqi import AQIError, us_epa
+from core.aqi.categories import position
+from core.aqi.units import steps_to_decimal, to_decimal, truncate_steps
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,45 @@ def nowcast_array(pollutant: str, values: np.ndarray) -> tuple[np.ndarray, np.nd
     with np.errstate(invalid="ignore", divide="ignore"):
         result = (factors * window).sum(axis=1) / factors.sum(axis=1)
     return np.where(ok, result, np.nan), np.where(ok, weight, np.nan)
+
+
+# How EPA reports each NowCast (TAD 2024): unit, decimals kept by truncation, and the US table it is read on.
+REPORTED: dict[str, tuple[str, int, str]] = {"pm25": ("µg/m³", 1, "pm25_1h"), "pm10": ("µg/m³", 0, "pm10_1h"),
+                                             "o3": ("ppb", 0, "o3_8h")}
+
+
+@dataclass(frozen=True)
+class NowCastAQI:
+    """A NowCast as EPA reports it (truncated), its weight, its US index and category position, or why none."""
+
+    value: float | None
+    weight: float | None
+    aqi: int | None
+    category: int  # position in us_epa.CATEGORIES, -1 without an index
+    reason: str | None = None
+
+
+def nowcast_aqi(pollutant: str, hourly: Sequence[float | None], on: date | None = None) -> NowCastAQI:
+    """NowCast of hourly values (newest first; µg/m³ PM, ppb O3), truncated as reported, and its US EPA index.
+
+    Ozone follows the same rule as the live map: the 8-hour NowCast is required, this hour's 1-hour value
+    counts from 0.125 ppm and the higher index wins; an 8-hour value of 0.201 ppm or more needs it. PM2.5 is
+    read on the table in force `on` (us_epa.pm25_scale; None: the 2024 table).
+    """
+    result = nowcast(pollutant, hourly)
+    if result.value is None:
+        return NowCastAQI(None, None, None, -1, result.reason)
+    _, decimals, code = REPORTED[pollutant]
+    steps = truncate_steps(to_decimal(result.value), decimals)
+    value = float(steps_to_decimal(steps, decimals))
+    if pollutant == "o3":
+        # Whole ppb are the 8-h and 1-h tables' 0.001 ppm steps.
+        this_hour = hourly[0] if len(hourly) and hourly[0] is not None else math.nan
+        one_hour = math.nan if math.isnan(this_hour) else truncate_steps(to_decimal(max(this_hour, 0.0)), 0)
+        index, undefined = us_epa.ozone_index_array(np.array([float(steps)]), np.array([float(one_hour)]))
+        if undefined[0]:
+            return NowCastAQI(value, result.weight, None, -1, us_epa.SCALES["o3_8h"].above_note)
+        aqi = None if math.isnan(index[0]) else int(index[0])
+        return NowCastAQI(value, result.weight, aqi, position(us_epa.CATEGORIES, aqi), None)
+    sub = us_epa.assess(code, steps_to_decimal(steps, decimals), on)
+    return NowCastAQI(value, result.weight, sub.value, sub.category, sub.note)

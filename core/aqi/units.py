@@ -6,7 +6,7 @@ from decimal import ROUND_FLOOR, Decimal
 import numpy as np
 
 from core.aqi import AQIError
-from core.parameters import MOLAR_VOLUME_25C, MOLECULAR_WEIGHT
+from core.aqi.pollutants import MOLAR_VOLUME_25C, MOLECULAR_WEIGHT
 
 # Unit code -> (kind, factor to the kind's base unit: µg/m³ for mass, ppb for volume).
 _UNITS: dict[str, tuple[str, int]] = {"ug/m3": ("mass", 1), "mg/m3": ("mass", 1000), "ppb": ("volume", 1),
@@ -41,6 +41,16 @@ def _factor(from_unit: str, to_unit: str, species: str) -> Decimal:
     # µg/m³ = ppb × M / Vm (ideal gas at 25 °C, 1 atm).
     mass_per_volume = Decimal(repr(MOLECULAR_WEIGHT[species])) / Decimal(repr(MOLAR_VOLUME_25C))
     return factor * mass_per_volume if from_kind == "volume" else factor / mass_per_volume
+
+
+def same_kind(a: str, b: str) -> bool:
+    """Whether two unit codes measure the same kind (mass or volume), so converting needs no molar volume."""
+    return _UNITS[a][0] == _UNITS[b][0]
+
+
+def conversion_factor(from_unit: str, to_unit: str, species: str) -> float:
+    """The float multiplier from one unit code to another for `species`; AQIError when it makes no sense."""
+    return float(_factor(from_unit, to_unit, species))
 
 
 def convert(value: Decimal, from_unit: str, to_unit: str, species: str) -> Decimal:

@@ -1,116 +1,17 @@
 """US EPA AQI (TAD 2024): breakpoints, truncate → interpolate → round half up, cautionary statements."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
-from core.aqi import AQIError, Category, SubIndex
-from core.aqi.units import LABELS, steps_to_decimal, truncate_steps
-
-# int64 arithmetic stays exact up to here; no air comes near 10**12 reporting steps.
-_MAX_STEPS = 10.0**12
-
-
-@dataclass(frozen=True)
-class Row:
-    """One breakpoint row in reporting steps: concentrations c_lo..c_hi map to indices i_lo..i_hi."""
-
-    c_lo: int
-    c_hi: int
-    i_lo: int
-    i_hi: int
-
-    def index(self, c: int) -> int:
-        """(i_hi − i_lo)/(c_hi − c_lo)·(c − c_lo) + i_lo rounded half up, in exact integer arithmetic."""
-        span = self.c_hi - self.c_lo
-        return self.i_lo + (2 * (self.i_hi - self.i_lo) * (c - self.c_lo) + span) // (2 * span)
-
-
-@dataclass(frozen=True)
-class Scale:
-    """A pollutant's breakpoint table; concentrations are counted in steps of 10**-decimals of `unit`."""
-
-    code: str
-    unit: str
-    decimals: int
-    rows: tuple[Row, ...]
-    # Above the last row: "extend" continues its slope (no cap), "cap" holds its top index, "none" has no index.
-    above: Literal["extend", "cap", "none"]
-    below_note: str | None = None  # set when concentrations under the first row have no index
-    above_note: str | None = None
-
-    def steps(self, value: Decimal) -> int:
-        """value (in `unit`) truncated to the table's reporting step."""
-        return truncate_steps(value, self.decimals)
-
-    def evaluate(self, c: int) -> tuple[int | None, str | None]:
-        """(index, note) of a truncated concentration in steps."""
-        if c < self.rows[0].c_lo:
-            return None, self.below_note
-        for row in self.rows:
-            if c <= row.c_hi:
-                return row.index(c), None
-        if self.above == "extend":
-            return self.rows[-1].index(c), None
-        return (self.rows[-1].i_hi if self.above == "cap" else None), self.above_note
-
-    def index_array(self, steps: np.ndarray) -> np.ndarray:
-        """Indices (float, NaN for none) of truncated concentrations in steps (NaN = missing)."""
-        valid = ~np.isnan(steps)
-        c = np.where(valid, np.minimum(steps, _MAX_STEPS), 0).astype(np.int64)
-        c_lo = np.array([r.c_lo for r in self.rows])
-        position = np.searchsorted(c_lo, c, side="right") - 1
-        valid &= position >= 0
-        row = np.clip(position, 0, len(self.rows) - 1)
-        lo, hi = c_lo[row], np.array([r.c_hi for r in self.rows])[row]
-        i_lo, i_hi = np.array([r.i_lo for r in self.rows])[row], np.array([r.i_hi for r in self.rows])[row]
-        index = i_lo + (2 * (i_hi - i_lo) * (c - lo) + (hi - lo)) // (2 * (hi - lo))
-        beyond = c > self.rows[-1].c_hi
-        if self.above == "cap":
-            index = np.where(beyond, self.rows[-1].i_hi, index)
-        elif self.above == "none":
-            valid &= ~beyond
-        return np.where(valid, index, np.nan)
-
-    def interval(self, aqi: int) -> tuple[int, int | None]:
-        """The truncated concentrations (steps) whose rounded index is `aqi`; high None when open."""
-        first, last = self.rows[0], self.rows[-1]
-        if aqi < first.i_lo or (aqi > last.i_hi and self.above != "extend"):
-            span = f"{first.i_lo} and up" if self.above == "extend" else f"{first.i_lo}–{last.i_hi}"
-            note = self.below_note if aqi < first.i_lo else self.above_note
-            raise AQIError(f"{self.code} gives index values {span}, not {aqi}" + (f" ({note})" if note else ""))
-        row = next((r for r in self.rows if r.i_lo <= aqi <= r.i_hi), last)
-        span, rise, k = row.c_hi - row.c_lo, row.i_hi - row.i_lo, aqi - row.i_lo
-        # Inverse of Row.index: index(c) >= aqi  <=>  c - c_lo >= span·(2k − 1) / (2·rise), etc.
-        low = max(row.c_lo, row.c_lo - (-span * (2 * k - 1) // (2 * rise)))
-        high = row.c_lo - (-span * (2 * k + 1) // (2 * rise)) - 1
-        if row is not last or self.above != "extend":
-            high = min(high, row.c_hi)
-        if low > high:
-            raise AQIError(
-                f"no {self.code} concentration gives exactly {aqi}: at its reporting step the index goes from "
-                f"{row.index(high)} at {self.format(high)} to {row.index(low)} at {self.format(low)}")
-        if row is last and self.above == "cap" and aqi == last.i_hi:
-            return low, None
-        return low, high
-
-    def format(self, c: int) -> str:
-        """A concentration in steps as text with its unit, e.g. '0.070 ppm'."""
-        return f"{steps_to_decimal(c, self.decimals)} {LABELS[self.unit]}"
-
-
-def scale(code: str, unit: str, decimals: int, rows: list[tuple[str, str, int, int]],
-          above: Literal["extend", "cap", "none"], below_note: str | None = None,
-          above_note: str | None = None) -> Scale:
-    """A Scale from breakpoints written as in the published table."""
-    def steps(text: str) -> int:
-        return int(Decimal(text).scaleb(decimals))
-    return Scale(code, unit, decimals, tuple(Row(steps(lo), steps(hi), i_lo, i_hi) for lo, hi, i_lo, i_hi in rows),
-                 above, below_note, above_note)
-
+from core.aqi import Category, SubIndex
+from core.aqi.categories import position
+from core.aqi.scale import Scale, scale
 
 CATEGORIES: tuple[Category, ...] = (
     Category("Good", "#00E400", 0, 50, "Air quality is satisfactory, and air pollution poses little or no risk."),
@@ -163,7 +64,22 @@ SCALES: dict[str, Scale] = {s.code: s for s in (
 )}
 # Hourly PM (a NowCast or a single hour) is read on the 24-hour table, as AirNow does.
 SCALES["pm25_1h"] = replace(SCALES["pm25_24h"], code="pm25_1h")
+
+# The 2024 PM2.5 table is in force from 6 May 2024 (TAD 2024); before, the 2012 one (TAD 2018 Table 5).
+PM25_2024_FROM = date(2024, 5, 6)
+PM25_2012 = scale("pm25_24h", "ug/m3", 1, [("0.0", "12.0", 0, 50), ("12.1", "35.4", 51, 100),
+                                           ("35.5", "55.4", 101, 150), ("55.5", "150.4", 151, 200),
+                                           ("150.5", "250.4", 201, 300), ("250.5", "350.4", 301, 400),
+                                           ("350.5", "500.4", 401, 500)], "extend")
 SCALES["pm10_1h"] = replace(SCALES["pm10_24h"], code="pm10_1h")
+
+
+
+def pm25_scale(on: date | None = None, code: str = "pm25_24h") -> Scale:
+    """The PM2.5 table in force on a date (None: today's, 2024); code pm25_24h, or pm25_1h for hourly values."""
+    table = SCALES["pm25_24h"] if on is None or on >= PM25_2024_FROM else PM25_2012
+    return replace(table, code=code)
+
 
 POLLUTANT_CODES: tuple[str, ...] = ("pm25_24h", "pm25_1h", "pm10_24h", "pm10_1h", "o3_8h", "o3_1h", "co_8h",
                                     "so2_1h", "so2_24h", "no2_1h")
@@ -239,23 +155,11 @@ CAUTIONARY_STATEMENTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_CATEGORY_LOWS = np.array([c.low for c in CATEGORIES[1:]])
-
-
-def category_index(aqi: float) -> int:
-    """Position of an AQI value in CATEGORIES."""
-    return int(np.searchsorted(_CATEGORY_LOWS, aqi, side="right"))
-
-
-def category_index_array(aqi: np.ndarray) -> np.ndarray:
-    """Positions in CATEGORIES, -1 where aqi is NaN."""
-    return np.where(np.isnan(aqi), -1, np.searchsorted(_CATEGORY_LOWS, aqi, side="right"))
-
-
-def assess(code: str, value: Decimal) -> SubIndex:
-    """Sub-index of a concentration in the table's unit (see SCALES[code].unit)."""
-    index, note = SCALES[code].evaluate(SCALES[code].steps(value))
-    return SubIndex(index, -1 if index is None else category_index(index), note)
+def assess(code: str, value: Decimal, on: date | None = None) -> SubIndex:
+    """Sub-index of a concentration in the table's unit (see SCALES[code].unit); PM2.5 by the table in force `on`."""
+    table = pm25_scale(on, code) if code.startswith("pm25") else SCALES[code]
+    index, note = table.evaluate(table.steps(value))
+    return SubIndex(index, position(CATEGORIES, index), note)
 
 
 def ozone_index_array(steps_8h: np.ndarray, steps_1h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -274,3 +178,24 @@ def so2_index_array(steps_1h: np.ndarray, steps_24h: np.ndarray) -> np.ndarray:
     # The 1-h table holds 200 from 305 ppb up; the 24-h table has an index only from 305 ppb, so the
     # higher of the two is the rule: 1-h ≥ 305 with 24-h < 305 gives exactly 200.
     return np.fmax(SCALES["so2_1h"].index_array(steps_1h), SCALES["so2_24h"].index_array(steps_24h))
+
+
+DAILY_O3_FIRST_START, DAILY_O3_LAST_START = 7, 23  # 40 CFR 50 App. U: 17 windows beginning 07:00–23:00 local
+O3_8H_MIN_HOURS = 6  # an 8-hour mean needs 6 of its 8 hours
+
+
+def daily_max_8h_ozone(hourly: pd.Series, day: date, tz: str) -> float | None:
+    """A day's 8-hour ozone: the highest mean of the 17 windows beginning 07:00–23:00 local time on `day`.
+
+    `hourly` is indexed by aware hour-start times (any zone); a window counts with 6 of its 8 hours. None when
+    no window does. The last windows reach 06:00 the next day.
+    """
+    zone = ZoneInfo(tz)
+    times = pd.DatetimeIndex(hourly.index)
+    best = None
+    for hour in range(DAILY_O3_FIRST_START, DAILY_O3_LAST_START + 1):
+        start = pd.Timestamp(datetime.combine(day, time(hour), tzinfo=zone))
+        window = hourly[(times >= start) & (times < start + timedelta(hours=8))].dropna()
+        if len(window) >= O3_8H_MIN_HOURS:
+            best = float(window.mean()) if best is None else max(best, float(window.mean()))
+    return best

@@ -1,12 +1,9 @@
 """Engines tuned from settings: pool, per-session PostgreSQL settings, SQLite pragmas."""
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 # Server-wide settings cannot be SET per session; we only report them against our recommendation.
 SERVER_RECOMMENDED = {
@@ -68,36 +65,6 @@ def _sqlite_pragmas(settings: Settings):
     return apply
 
 
-_lock = threading.Lock()
-_engine: Engine | None = None
-_sessions: sessionmaker[Session] | None = None
-
-
-def get_engine() -> Engine:
-    """The process-wide engine, created on first use."""
-    global _engine, _sessions
-    with _lock:
-        if _engine is None:
-            _engine = make_engine(get_settings())
-            _sessions = sessionmaker(_engine, expire_on_commit=False)
-        return _engine
-
-
-def set_engine(engine: Engine) -> None:
-    """Use this engine for the process (the app factory and tests call it)."""
-    global _engine, _sessions
-    with _lock:
-        _engine = engine
-        _sessions = sessionmaker(engine, expire_on_commit=False)
-
-
-def session() -> Session:
-    """A new session on the process-wide engine."""
-    get_engine()
-    assert _sessions is not None
-    return _sessions()
-
-
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
@@ -110,11 +77,11 @@ def pool_status(engine: Engine) -> dict:
     return {"checked_out": pool.checkedout(), "size": pool.size(), "overflow": max(pool.overflow(), 0)}
 
 
-def session_settings_report(engine: Engine) -> list[dict]:
+def session_settings_report(engine: Engine, settings: Settings) -> list[dict]:
     """Per-session settings in force on a pooled connection vs those we asked for."""
     if not is_postgres(engine):
         return []
-    wanted = session_options(get_settings())
+    wanted = session_options(settings)
     with engine.connect() as conn:
         return [{"name": k, "wanted": v, "actual": conn.execute(text(f"SHOW {k}")).scalar_one()}
                 for k, v in wanted.items()]

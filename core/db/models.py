@@ -1,9 +1,9 @@
-"""Typed SQLAlchemy 2 models: cities, stations, hourly measurements, weather."""
+"""Typed SQLAlchemy 2 models: cities, stations, measurements, weather, forecasts, feeds, job runs and users."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -37,6 +37,13 @@ class Station(Base):
     kind: Mapped[str] = mapped_column(String(16), default="reference")  # reference | low_cost
     source: Mapped[str] = mapped_column(String(16), default="simulator")  # simulator | openaq | airnow
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Site metadata from the source (AirNow's site-locations file); None where it says nothing.
+    agency: Mapped[str | None] = mapped_column(String(120))
+    country: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[str | None] = mapped_column(String(64))
+    county: Mapped[str | None] = mapped_column(String(64))
+    msa: Mapped[str | None] = mapped_column(String(120))
+    utc_offset_hours: Mapped[float | None] = mapped_column(Float)  # local standard time of the site
 
     city: Mapped[City] = relationship(back_populates="stations")
 
@@ -94,3 +101,59 @@ class Forecast(Base):
     # The primary key (station_id, parameter, issued_at, …) answers "latest issue per station";
     # this one serves the batch's retention delete.
     __table_args__ = (Index("ix_forecasts_issued_at", "issued_at"),)
+
+
+class AirNowAQI(Base):
+    """AirNow's own published AQI per station, parameter and UTC hour (HourlyAQObs): a check of ours."""
+
+    __tablename__ = "airnow_aqi"
+
+    station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parameter: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    aqi: Mapped[int] = mapped_column(SmallInteger)
+
+
+class FeedCursor(Base):
+    """Per live feed: the newest hour stored (the incremental cursor) and how its last run went."""
+
+    __tablename__ = "feed_cursors"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    newest_hour: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_rows: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed runs
+
+
+class JobRun(Base):
+    """The job history: one row per run, with progress while it runs."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32), index=True)
+    # Set to the job's name while it runs, NULL after: the unique constraint is the lock that keeps a job from
+    # running twice at once, across workers and hosts sharing the database.
+    running_key: Mapped[str | None] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16))  # running | succeeded | failed | cancelled
+    started_by: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(String(300), default="")
+    summary: Mapped[str | None] = mapped_column(Text)  # JSON
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -77,11 +77,6 @@ def stations(session: Session, **filters) -> list[dict]:
     return [dict(r) for r in session.execute(stations_query(**filters)).mappings().all()]
 
 
-@timed("db", "stations_in_bbox")
-def stations_in_bbox(session: Session, min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> list[dict]:
-    return stations(session, bbox=(min_lon, min_lat, max_lon, max_lat))
-
-
 @timed("db", "station")
 def station(session: Session, station_id: int) -> dict | None:
     row = session.execute(select(*STATION_COLUMNS).join(City).where(Station.id == station_id)).mappings().first()

@@ -2,6 +2,6 @@
 
 Importing this package does not import TensorFlow: the model loads lazily in each process on first use.
 """
-from core.forecast.predictor import ModelUnavailable, model_status
+from core.forecast.predictor import ModelSlot, ModelUnavailable
 
-__all__ = ["ModelUnavailable", "model_status"]
+__all__ = ["ModelSlot", "ModelUnavailable"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.forecast import features as F
 from core.metrics import timed
-from core.settings import ROOT, Settings, get_settings
+from core.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
 FIX = "run `python app.py train` to train one"
@@ -22,8 +22,8 @@ class ModelUnavailable(Exception):
     """No usable forecast model: the message says what is wrong and how to fix it."""
 
 
-def model_dir(settings: Settings | None = None) -> Path:
-    raw = Path((settings or get_settings()).forecast_model_dir)
+def model_dir(settings: Settings) -> Path:
+    raw = Path(settings.forecast_model_dir)
     return raw if raw.is_absolute() else ROOT / raw
 
 
@@ -113,9 +113,7 @@ def _zeros(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((n, F.LOOKBACK, F.N_FEATURES), np.float32), np.zeros((n,), np.int32)
 
 
-# -- the process-wide predictor ----------------------------------------------------------------------------
-_lock = threading.Lock()
-_state: dict = {"predictor": None, "error": None, "stamp": None}
+# -- the loaded model of an app context ---------------------------------------------------------------------
 _threads_set = False
 
 
@@ -145,20 +143,6 @@ def _stamp(directory: Path) -> tuple:
     return (version, *[(p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None for p in files])
 
 
-def get_predictor() -> Predictor:
-    """The loaded latest model (loaded on first use in this process); ModelUnavailable when there is none."""
-    settings = get_settings()
-    directory = model_dir(settings)
-    stamp = _stamp(directory)
-    with _lock:
-        if _state["stamp"] != stamp:
-            _state.update(predictor=None, error=None, stamp=stamp)
-            _state["predictor"], _state["error"] = _load(settings, directory, stamp[0])
-        if _state["predictor"] is None:
-            raise ModelUnavailable(_state["error"]["message"])
-        return _state["predictor"]
-
-
 def _load(settings: Settings, directory: Path, version: str | None) -> tuple[Predictor | None, dict | None]:
     if version is None:
         return None, {"status": "missing", "message": f"No forecast model in {directory}: {FIX}.", "version": None}
@@ -182,21 +166,37 @@ def _load(settings: Settings, directory: Path, version: str | None) -> tuple[Pre
                                  f"({type(exc).__name__}: {str(exc)[:160]}): delete it and {FIX}."}
 
 
-def model_status() -> dict:
-    """{"status": "ok"|"missing"|"corrupt", "message", "version"} of the latest model (loads it if needed)."""
-    try:
-        predictor = get_predictor()
-    except ModelUnavailable:
-        return dict(_state["error"])
-    return {"status": "ok", "message": f"Forecast model {predictor.version} loaded", "version": predictor.version}
+class ModelSlot:
+    """The latest model in the configured directory, loaded on first use and reloaded when its files change."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.directory = model_dir(settings)
+        self._lock = threading.Lock()
+        self._predictor: Predictor | None = None
+        self._error: dict | None = None
+        self._stamp: tuple | None = None
 
-def card() -> dict:
-    """The loaded model's card (version, data range, features, metrics); ModelUnavailable if none."""
-    return get_predictor().card
+    def get(self) -> Predictor:
+        """The loaded latest model; ModelUnavailable (saying what to do) when there is none."""
+        stamp = _stamp(self.directory)
+        with self._lock:
+            if self._stamp != stamp:
+                self._predictor, self._error = _load(self.settings, self.directory, stamp[0])
+                self._stamp = stamp
+            if self._predictor is None:
+                raise ModelUnavailable(self._error["message"])
+            return self._predictor
 
+    def status(self) -> dict:
+        """{"status": "ok"|"missing"|"corrupt", "message", "version"} of the latest model (loads it if needed)."""
+        try:
+            predictor = self.get()
+        except ModelUnavailable:
+            return dict(self._error)
+        return {"status": "ok", "message": f"Forecast model {predictor.version} loaded", "version": predictor.version}
 
-def reset() -> None:
-    """Forget the loaded model (tests, and after training in the same process)."""
-    with _lock:
-        _state.update(predictor=None, error=None, stamp=None)
+    def reset(self) -> None:
+        """Forget the loaded model (after training in the same process)."""
+        with self._lock:
+            self._predictor, self._error, self._stamp = None, None, None

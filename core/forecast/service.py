@@ -10,21 +10,20 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from core.aqi import standards, us_epa
 from core.aqi.calculator import calculate, concentration_range
-from core.aqi.current import categories
-from core.cache import get_cache
+from core.aqi.engine import categories
 from core.db import queries
-from core.db.engine import get_engine
+from core.context import Context
 from core.db.models import Forecast
 from core.forecast import features as F
-from core.forecast.predictor import ModelUnavailable, get_predictor, model_dir, model_status
+from core.forecast.predictor import ModelUnavailable
 from core.metrics import timed
 from core.parameters import UNITS
 from core.periodic import Periodic
-from core.settings import get_settings
 
 log = logging.getLogger(__name__)
 AQI_CODES = {"pm25": "pm25_24h", "o3": "o3_8h"}
@@ -63,53 +62,52 @@ def _forecast_rows(stations: list[dict], issued_at: datetime, quantiles: np.ndar
     return rows
 
 
-def forecast_stations(engine: Engine, stations: list[dict], issued_at: datetime) -> int:
+def forecast_stations(ctx: Context, stations: list[dict], issued_at: datetime) -> int:
     """Forecast `stations` from data up to issued_at and store (replace) that issue; returns stations done."""
-    predictor = get_predictor()
-    with Session(engine) as session:
+    predictor = ctx.models.get()
+    with ctx.session() as session:
         x = _inputs(session, stations, issued_at, predictor.norm)
     quantiles = predictor.predict_stations([s["id"] for s in stations], issued_at, x)
     rows = _forecast_rows(stations, issued_at, quantiles, predictor.version)
     ids = [s["id"] for s in stations]
-    with engine.begin() as conn:
+    with ctx.engine.begin() as conn:
         conn.execute(delete(Forecast).where(Forecast.issued_at == issued_at, Forecast.station_id.in_(ids)))
         conn.execute(insert(Forecast), rows)
     return len(stations)
 
 
 @timed("job", "forecast_batch")
-def run_batch(engine: Engine | None = None) -> dict:
+def run_batch(ctx: Context) -> dict:
     """Forecast every active station from the newest hour of data, store it, prune old issues."""
-    engine = engine or get_engine()
     started = time.perf_counter()
-    with Session(engine) as session:
+    with ctx.session() as session:
         issued_at = queries.latest_hour(session)
         stations = [s for s in queries.stations(session, active=True)]
     if issued_at is None or not stations:
         return {"stations": 0, "seconds": 0.0, "issued_at": None, "model_version": None}
-    done = forecast_stations(engine, stations, issued_at)
-    keep = get_settings().forecast_keep_days
-    with engine.begin() as conn:
+    done = forecast_stations(ctx, stations, issued_at)
+    keep = ctx.settings.forecast_keep_days
+    with ctx.engine.begin() as conn:
         conn.execute(delete(Forecast).where(Forecast.issued_at < issued_at - timedelta(days=keep)))
     return {"stations": done, "seconds": round(time.perf_counter() - started, 3), "issued_at": issued_at,
-            "model_version": get_predictor().version}
+            "model_version": ctx.models.get().version}
 
 
 class ForecastBatch(Periodic):
     """Runs run_batch whenever a new hour of data has arrived (checked every forecast_batch_check_s)."""
 
-    def __init__(self, engine: Engine, check_every_s: float | None = None) -> None:
-        super().__init__("forecast-batch", check_every_s or get_settings().forecast_batch_check_s)
-        self.engine = engine
+    def __init__(self, ctx: Context, check_every_s: float | None = None) -> None:
+        super().__init__("forecast-batch", check_every_s or ctx.settings.forecast_batch_check_s)
+        self.ctx = ctx
         self.last_issue: datetime | None = None
 
     def tick(self) -> None:
-        with Session(self.engine) as session:
+        with self.ctx.session() as session:
             newest = queries.latest_hour(session)
         if newest is None or newest == self.last_issue:
             return
         try:
-            result = run_batch(self.engine)
+            result = run_batch(self.ctx)
         except ModelUnavailable as exc:
             log.warning("forecast batch skipped: %s", exc)
             return
@@ -125,25 +123,26 @@ def _latest_issue(session: Session, station_id: int, parameter: str) -> datetime
 
 
 def _aqi(parameter: str, value: float) -> tuple[int | None, str | None]:
-    result = calculate("us_epa", AQI_CODES[parameter], round(max(value, 0.0), 3), UNITS[parameter])
+    # calculate truncates to the table's step before it interpolates and rounds, as EPA does: rounding the
+    # value first would lift 35.4996 µg/m³ into 35.5 (USG).
+    result = calculate("us_epa", AQI_CODES[parameter], max(value, 0.0), UNITS[parameter])
     return result["aqi"], (result["category"] if result["aqi"] is not None else None)
 
 
-def compute_forecast(station_id: int, parameter: str, hours: int = 72) -> dict:
+def compute_forecast(ctx: Context, station_id: int, parameter: str, hours: int = 72) -> dict:
     """The stored forecast of the newest issue; forecast now (and store) when it is older than the data."""
-    engine = get_engine()
-    with Session(engine) as session:
+    with ctx.session() as session:
         station = queries.station(session, station_id)
         if station is None:
             raise LookupError(f"station {station_id} does not exist")
         newest = queries.latest_hour(session)
         issued = _latest_issue(session, station_id, parameter)
     if newest is not None and (issued is None or issued < newest):
-        forecast_stations(engine, [station], newest)
+        forecast_stations(ctx, [station], newest)
         issued = newest
     if issued is None:
         raise LookupError(f"station {station_id} has no data to forecast from")
-    with Session(engine) as session:
+    with ctx.session() as session:
         rows = session.execute(select(Forecast.target_ts, Forecast.p10, Forecast.p50, Forecast.p90,
                                       Forecast.model_version)
                                .where(Forecast.station_id == station_id, Forecast.parameter == parameter,
@@ -159,24 +158,24 @@ def compute_forecast(station_id: int, parameter: str, hours: int = 72) -> dict:
             "data": data}
 
 
-def forecast_for_station(station_id: int, parameter: str, hours: int = 72) -> dict:
+def forecast_for_station(ctx: Context, station_id: int, parameter: str, hours: int = 72) -> dict:
     """Quantile forecast of the next `hours` hours (UTC times; PM2.5 µg/m³, O3 ppb) with the US AQI of p50.
 
     ValueError for a bad parameter or hours, LookupError for an unknown station, ModelUnavailable without a model.
     """
     _check(parameter, hours)
-    version = get_predictor().version
-    with Session(get_engine()) as session:
+    version = ctx.models.get().version
+    with ctx.session() as session:
         newest = queries.latest_hour(session)
     key = (station_id, parameter, hours, newest.isoformat() if newest else None, version)
-    return get_cache().get_or_compute("forecast", key, lambda: compute_forecast(station_id, parameter, hours))
+    return ctx.cache.get_or_compute("forecast", key, lambda: compute_forecast(ctx, station_id, parameter, hours))
 
 
-def daily_categories(station_id: int) -> list[dict]:
+def daily_categories(ctx: Context, station_id: int) -> list[dict]:
     """AirNow-style daily forecast for the next three local days: the worse of the day's PM2.5 AQI (24-h mean
     of p50) and O3 AQI (highest 8-h mean of p50); [{date, category, color, aqi, pollutant}].
     """
-    series = {p: forecast_for_station(station_id, p) for p in F.TARGETS}
+    series = {p: forecast_for_station(ctx, station_id, p) for p in F.TARGETS}
     tz = ZoneInfo(series["pm25"]["timezone"])
     colors = {c["name"]: c["color"] for c in categories("us_epa")}
     frames = {p: pd.Series([d["p50"] for d in s["data"]],
@@ -189,26 +188,18 @@ def daily_categories(station_id: int) -> list[dict]:
             on_day = values[values.index.date == day]
             if on_day.empty:
                 continue
-            value = float(on_day.mean()) if parameter == "pm25" else float(
-                values.rolling(8, min_periods=6).mean()[values.index.date == day].max())
-            if np.isnan(value):
+            value = (float(on_day.mean()) if parameter == "pm25"
+                     else us_epa.daily_max_8h_ozone(values, day, series["pm25"]["timezone"]))
+            if value is None or np.isnan(value):
                 value = float(on_day.mean())
             aqi, _ = _aqi(parameter, value)
             if aqi is not None and (best["aqi"] is None or aqi > best["aqi"]):
                 best = {"aqi": aqi, "pollutant": parameter}
-        category = _category_name(best["aqi"])
+        position = standards.category_of("us_epa", best["aqi"])
+        category = standards.category("us_epa", position).name if position >= 0 else None
         out.append({"date": day.isoformat(), "aqi": best["aqi"], "pollutant": best["pollutant"],
                     "category": category, "color": colors.get(category, "#9E9E9E")})
     return out
-
-
-def _category_name(aqi: int | None) -> str | None:
-    if aqi is None:
-        return None
-    for c in categories("us_epa"):
-        if c["high"] is None or aqi <= c["high"]:
-            return c["name"]
-    return None
 
 
 def category_bands(parameter: str) -> list[dict]:
@@ -224,15 +215,15 @@ def category_bands(parameter: str) -> list[dict]:
 
 
 # -- explanations ------------------------------------------------------------------------------------------
-def compute_explanation(station_id: int, parameter: str, steps: int | None = None) -> dict:
+def compute_explanation(ctx: Context, station_id: int, parameter: str, steps: int | None = None) -> dict:
     """Integrated gradients of the mean p50 over the next 24 h, from a baseline of average conditions
     (all standardised inputs 0), summed per feature group; values in the parameter's unit (first-order).
     """
     import tensorflow as tf
 
-    predictor = get_predictor()
-    steps = steps or get_settings().forecast_ig_steps
-    with Session(get_engine()) as session:
+    predictor = ctx.models.get()
+    steps = steps or ctx.settings.forecast_ig_steps
+    with ctx.session() as session:
         station = queries.station(session, station_id)
         if station is None:
             raise LookupError(f"station {station_id} does not exist")
@@ -271,20 +262,20 @@ def compute_explanation(station_id: int, parameter: str, steps: int | None = Non
             "attributions": groups}
 
 
-def explain(station_id: int, parameter: str) -> dict:
+def explain(ctx: Context, station_id: int, parameter: str) -> dict:
     """Which inputs pushed the next-24-h median forecast up or down; cached in the attribution namespace."""
     _check(parameter)
-    version = get_predictor().version
-    with Session(get_engine()) as session:
+    version = ctx.models.get().version
+    with ctx.session() as session:
         newest = queries.latest_hour(session)
     key = (station_id, parameter, newest.isoformat() if newest else None, version)
-    return get_cache().get_or_compute("attribution", key, lambda: compute_explanation(station_id, parameter))
+    return ctx.cache.get_or_compute("attribution", key, lambda: compute_explanation(ctx, station_id, parameter))
 
 
-def model_card() -> dict:
+def model_card(ctx: Context) -> dict:
     """The loaded model's card; ModelUnavailable when there is none."""
-    return get_predictor().card
+    return ctx.models.get().card
 
 
 __all__ = ["ForecastBatch", "ModelUnavailable", "category_bands", "daily_categories", "explain",
-           "forecast_for_station", "model_card", "model_dir", "model_status", "run_batch"]
+           "forecast_for_station", "model_card", "run_batch"]

@@ -1,19 +1,22 @@
-"""Load an OpenAQ or AirNow file into the database: whole or not at all."""
+"""Read an OpenAQ or AirNow file and load it into the database: whole or not at all."""
 from __future__ import annotations
 
-import math
+import csv
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine
 
 from core import catalog
-from core.airquality import invalidate_current
-from core.db.models import City, Station
-from core.ingest.importers import ImportResult, parse_file
-from core.ingest.store import ensure_cities, ensure_stations, write_measurements
+from core.snapshots import invalidate_current
+from core.ingest import airnow, openaq
+from core.ingest.store import place_stations, write_measurements, write_published_aqi
+from core.ingest.tabular import ImportFormatError, ImportResult, decode, read_text
 
-NEAREST_CITY_KM = 100
+if TYPE_CHECKING:
+    from core.context import Context
 
 
 class ImportRejected(ValueError):
@@ -30,68 +33,90 @@ class ImportSummary:
     rejected: list = field(default_factory=list)
     conversions: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    updated_stations: int = 0  # known stations whose metadata (or area) the file changed
+    moved_stations: int = 0  # of those, moved out of a placeholder into their area
+    published_aqi: int = 0  # AirNow's own AQI values stored (HourlyAQObs)
+    cities: list[str] = field(default_factory=list)  # cities whose stations or readings changed
 
 
-def import_file(engine: Engine, path: str | Path, city: str | None = None, strict: bool = False) -> ImportSummary:
+def parse_file(path: str | Path, now: datetime | None = None) -> ImportResult:
+    """Parse an OpenAQ archive CSV (.csv/.csv.gz) or an AirNow HourlyData, site-locations or HourlyAQObs file.
+
+    Raises ImportFormatError when the format is unknown or a line is structurally broken.
+    """
+    path = Path(path)
+    return parse_text(read_text(path), path, now)
+
+
+def parse_bytes(data: bytes, name: str, now: datetime | None = None) -> ImportResult:
+    """parse_file for downloaded bytes (not gzip), named by where they came from."""
+    return parse_text(decode(data), Path(name), now)
+
+
+def parse_text(text: str, path: Path, now: datetime | None = None) -> ImportResult:
+    """Detect the format of a file's text from its first line and parse it."""
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if not text.strip():
+        raise ImportFormatError("the file is empty", path=path)
+    if not first.strip():
+        raise ImportFormatError("the first line is blank", path=path, line=1)
+    pipes = first.count("|")
+    if pipes == airnow.FIELD_COUNT - 1:
+        return airnow.parse_hourly_data(text, path, now)
+    if pipes == airnow.SITE_FIELD_COUNT - 1:
+        return airnow.parse_site_locations(text, path)
+    header = [h.strip() for h in next(csv.reader([first]))]
+    if tuple(h.lower() for h in header) == openaq.COLUMNS:
+        return openaq.parse_openaq(text, path, now)
+    if header[0] == "AQSID":
+        return airnow.parse_hourly_aqobs(text, path, now)
+    name = path.name.lower()
+    if header[0].lower() == "location_id" or name.endswith((".csv", ".csv.gz")):
+        raise ImportFormatError(
+            f"not an OpenAQ archive header: expected {','.join(openaq.COLUMNS)}, found {first[:200]!r}",
+            path=path, line=1,
+        )
+    if name.endswith((".dat", ".dat.gz")):
+        raise ImportFormatError(
+            f"expected {airnow.FIELD_COUNT} (HourlyData) or {airnow.SITE_FIELD_COUNT} (site locations) "
+            f"pipe-delimited fields, or an HourlyAQObs header, found {pipes + 1} fields",
+            path=path, line=1,
+        )
+    raise ImportFormatError("unknown format: neither an OpenAQ archive CSV nor an AirNow file", path=path, line=1)
+
+
+def load_result(conn: Connection, result: ImportResult, city: str | None = None) -> ImportSummary:
+    """Write a parsed file's stations, measurements and published AQI in the caller's transaction."""
+    placed = place_stations(conn, result.stations, city)
+    loaded = write_measurements(conn, result.measurements, placed.ids)
+    published = write_published_aqi(conn, result.published_aqi, placed.ids)
+    return ImportSummary(result.path, result.source, result.lines_read, loaded, placed.new, result.rejected,
+                         result.conversions, result.skipped, placed.updated, placed.moved, published,
+                         sorted(placed.cities | {placed.city_of[c] for c in result.measurements["station_code"].unique()}))
+
+
+def import_file(engine: Engine, path: str | Path, city: str | None = None, strict: bool = False, *,
+                now: datetime | None = None, ctx: Context | None = None) -> ImportSummary:
     """Parse, validate and load one file in a single transaction.
 
     Impossible values are rejected and reported by line; with strict=True any rejection loads nothing.
+    Readings more than an hour after `now` (default: the clock) are rejected. With the app context `ctx`,
+    the cached station lists and the current AQI of the touched cities are dropped afterwards.
     """
-    result = parse_file(path)
+    result = parse_file(path, now)
     if strict and result.rejected:
         raise ImportRejected(f"{len(result.rejected)} rejected line(s); nothing loaded: "
                              + "; ".join(f"line {r.line}: {r.reason}" for r in result.rejected[:20]))
     with engine.begin() as conn:
-        cities = [dict(r._mapping) for r in conn.execute(select(City.id, City.name, City.lat, City.lon))]
-        if city is not None and city not in {c["name"] for c in cities}:
-            raise ValueError(f"no city named '{city}'; known: {', '.join(sorted(c['name'] for c in cities))}")
-        before = ensure_stations(conn, [])
-        rows = [_station_row(s, result, city, cities) for s in result.stations if s.code not in before]
-        new_cities = {r["city"]: r.pop("_new_city") for r in rows}
-        city_ids = ensure_cities(conn, [c for c in new_cities.values() if c is not None])
-        for r in rows:
-            r["city_id"] = city_ids[r.pop("city")]
-        station_ids = ensure_stations(conn, rows)
-        loaded = write_measurements(conn, result.measurements, station_ids)
-        touched = _cities_of(conn, {station_ids[c] for c in result.measurements["station_code"].astype(str).unique()})
-    if rows:
-        catalog.invalidate()
-    invalidate_current(touched)
-    return ImportSummary(str(path), result.source, result.lines_read, loaded, len(rows), result.rejected,
-                         result.conversions, result.skipped)
+        summary = load_result(conn, result, city)
+    summary.path = str(path)
+    if ctx is not None:
+        invalidate_caches(ctx, summary)
+    return summary
 
 
-def _cities_of(conn, station_ids: set[int]) -> list[str]:
-    return list(conn.execute(select(City.name).join(Station, Station.city_id == City.id)
-                             .where(Station.id.in_(station_ids)).distinct()).scalars())
-
-
-def _station_row(station, result: ImportResult, city: str | None, cities: list[dict]) -> dict:
-    name = city or _nearest_city(station.lat, station.lon, cities)
-    new_city = None
-    if name is None:
-        name = f"Unassigned ({result.source})"
-        new_city = {"name": name, "country": "", "timezone": _zone(station.utc_offset_hours),
-                    "lat": station.lat or 0.0, "lon": station.lon or 0.0}
-    return {"code": station.code, "name": station.name, "lat": station.lat, "lon": station.lon, "kind": "reference",
-            "source": result.source, "active": True, "city": name, "_new_city": new_city}
-
-
-def _nearest_city(lat: float | None, lon: float | None, cities: list[dict]) -> str | None:
-    if lat is None or lon is None or not cities:
-        return None
-    km, name = min((_haversine_km(lat, lon, c["lat"], c["lon"]), c["name"]) for c in cities)
-    return name if km <= NEAREST_CITY_KM else None
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
-
-
-def _zone(offset_hours: float | None) -> str:
-    # IANA's Etc/GMT zones have inverted signs (Etc/GMT+8 is UTC-8) and whole hours only.
-    if offset_hours is None or offset_hours != int(offset_hours):
-        return "UTC"
-    return "UTC" if offset_hours == 0 else f"Etc/GMT{-int(offset_hours):+d}"
+def invalidate_caches(ctx: Context, summary: ImportSummary) -> None:
+    """Drop what a load made stale: station lists when stations changed, the touched cities' current AQI."""
+    if summary.new_stations or summary.updated_stations:
+        catalog.invalidate(ctx)
+    invalidate_current(ctx, summary.cities)

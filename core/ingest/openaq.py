@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from core.ingest.importers import (
+from core.ingest.tabular import (
     TS_DTYPE,
     ImportedStation,
     ImportResult,
@@ -32,8 +33,8 @@ _DATETIME = re.compile(
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
-def parse_openaq(text: str, path: str | Path) -> ImportResult:
-    """Parse the text of an OpenAQ archive CSV (header included); see importers.parse_file."""
+def parse_openaq(text: str, path: str | Path, now: datetime | None = None) -> ImportResult:
+    """Parse the text of an OpenAQ archive CSV (header included): local datetimes with offset, hour ends."""
     path = Path(path)
     frame, lines, blank = read_table(text, path, columns=COLUMNS, sep=",", quoting=csv.QUOTE_MINIMAL, header_lines=1)
     lines_read = len(frame)
@@ -94,6 +95,7 @@ def parse_openaq(text: str, path: str | Path) -> ImportResult:
         stations=stations,
         parameter_names=PARAMETERS,
         skipped=skipped,
+        now=now,
     )
 
 

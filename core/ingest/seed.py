@@ -7,11 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, func, select
 
-from core.airquality import invalidate_current
-from core.periodic import Periodic
+from core.snapshots import invalidate_current
+from core.context import Context
 from core.db.models import City, Measurement, Station
 from core.ingest import simulator
 from core.ingest.store import ensure_cities, ensure_stations, write_measurements, write_weather
+from core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,10 @@ def _station_row(spec: simulator.StationSpec, city_ids: dict[str, int]) -> dict:
             "lon": spec.lon, "kind": spec.kind, "source": "simulator", "active": True}
 
 
-def append_new_hours(engine: Engine, n_stations: int, seed: int = 42, now: datetime | None = None) -> int:
+def append_new_hours(ctx: Context, n_stations: int, seed: int = 42, now: datetime | None = None) -> int:
     """Simulate and load the hours after the newest simulated one, up to now; returns rows written."""
     now = now or current_hour()
-    with engine.connect() as conn:
+    with ctx.engine.connect() as conn:
         last = conn.execute(select(func.max(Measurement.ts)).join(Station, Station.id == Measurement.station_id)
                             .where(Station.source == "simulator")).scalar_one_or_none()
     if last is None:
@@ -66,23 +67,23 @@ def append_new_hours(engine: Engine, n_stations: int, seed: int = 42, now: datet
         return 0
     start = max(last + timedelta(hours=1), now - timedelta(days=2))
     data = simulator.simulate(start, now + timedelta(hours=1), n_stations=n_stations, seed=seed)
-    with engine.begin() as conn:
+    with ctx.engine.begin() as conn:
         city_ids = ensure_cities(conn, [])
         station_ids = ensure_stations(conn, [])
         written = write_measurements(conn, data.measurements, station_ids)
         write_weather(conn, data.weather, city_ids)
-    invalidate_current(sorted(data.weather["city"].astype(str).unique()))
+    invalidate_current(ctx, sorted(data.weather["city"].astype(str).unique()))
     return written
 
 
 class LiveSimulation(Periodic):
     """Appends each new hour as real time passes (the embedded `make run`)."""
 
-    def __init__(self, engine: Engine, n_stations: int, seed: int = 42, check_every_s: float = 60) -> None:
+    def __init__(self, ctx: Context, n_stations: int, seed: int = 42, check_every_s: float = 60) -> None:
         super().__init__("live-simulation", check_every_s)
-        self.engine, self.n_stations, self.seed_value = engine, n_stations, seed
+        self.ctx, self.n_stations, self.seed_value = ctx, n_stations, seed
 
     def tick(self) -> None:
-        written = append_new_hours(self.engine, self.n_stations, self.seed_value)
+        written = append_new_hours(self.ctx, self.n_stations, self.seed_value)
         if written:
             log.info("live simulation appended %d measurements", written)

@@ -5,18 +5,22 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
+from celery import Celery
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.jobs.models import JobRun
+from core.context import Context
+from core.db.models import JobRun
 from core.jobs.registry import JOBS
 from core.metrics import timed
-from core.settings import get_settings
+from core.times import now, utc
 
 log = logging.getLogger(__name__)
+TASK_NAME = "aqi.run_job"  # runs a job an admin started (the run row exists)
+SCHEDULED_TASK = "aqi.scheduled"  # records and runs a job the schedule fired
 ABANDONED_AFTER = timedelta(minutes=10)  # a run whose worker died stops blocking new runs after this
 
 
@@ -28,59 +32,63 @@ class Cancelled(Exception):
     pass
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass
-class Context:
-    """What a job sees: report progress, check for cancellation."""
+class JobContext:
+    """What a job sees: the app context, progress reports and cancellation."""
 
-    engine: Engine
+    app: Context
     run_id: int
 
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine
+
     def progress(self, done: float, total: float = 1.0, message: str = "") -> None:
-        with Session(self.engine) as session, session.begin():
+        with self.app.session() as session, session.begin():
             session.execute(update(JobRun).where(JobRun.id == self.run_id).values(
-                progress=min(1.0, done / total if total else 1.0), message=message[:300], heartbeat_at=_now()))
+                progress=min(1.0, done / total if total else 1.0), message=message[:300], heartbeat_at=now()))
             cancel = session.scalar(select(JobRun.cancel_requested).where(JobRun.id == self.run_id))
         if cancel:
             raise Cancelled()
 
 
-def start(engine: Engine, job: str, started_by: str, dispatch: bool = True) -> int:
+def start(ctx: Context, job: str, started_by: str, dispatch: bool = True) -> int:
     """Record a new run and hand it to a worker; AlreadyRunning when this job is running anywhere."""
     if job not in JOBS:
         raise ValueError(f"unknown job '{job}'; jobs: {', '.join(JOBS)}")
-    _release_abandoned(engine, job)
+    _release_abandoned(ctx.engine, job)
     try:
-        with Session(engine) as session, session.begin():
-            run = JobRun(job=job, running_key=job, status="running", started_by=started_by, started_at=_now(),
-                         heartbeat_at=_now(), progress=0.0, message="queued", cancel_requested=False)
+        with ctx.session() as session, session.begin():
+            run = JobRun(job=job, running_key=job, status="running", started_by=started_by, started_at=now(),
+                         heartbeat_at=now(), progress=0.0, message="queued", cancel_requested=False)
             session.add(run)
             session.flush()
             run_id = run.id
     except IntegrityError:
         raise AlreadyRunning(f"{JOBS[job].title} is already running") from None
     if dispatch:
-        _dispatch(engine, run_id)
+        _dispatch(ctx, run_id)
     return run_id
 
 
-def _dispatch(engine: Engine, run_id: int) -> None:
-    if get_settings().jobs_backend == "celery":
-        from core.jobs.celery_app import run_job
-
-        run_job.delay(run_id)
+def _dispatch(ctx: Context, run_id: int) -> None:
+    if ctx.settings.jobs_backend == "celery":
+        # By task name: the web process needs only a broker client, not the worker's module.
+        Celery(broker=broker_url(ctx.settings)).send_task(TASK_NAME, args=[run_id])
     else:
-        threading.Thread(target=execute, args=(engine, run_id), name=f"job-{run_id}", daemon=True).start()
+        threading.Thread(target=execute, args=(ctx, run_id), name=f"job-{run_id}", daemon=True).start()
 
 
-def execute(engine: Engine, run_id: int) -> None:
+def broker_url(settings) -> str:
+    return settings.redis_url or "redis://127.0.0.1:6379/0"
+
+
+def execute(ctx: Context, run_id: int) -> None:
     """Run a recorded job to its end and record the outcome (this is what workers call)."""
+    engine = ctx.engine
     with Session(engine) as session:
         job = session.scalar(select(JobRun.job).where(JobRun.id == run_id))
-    context = Context(engine, run_id)
+    context = JobContext(ctx, run_id)
     status, summary, message = "succeeded", None, "done"
     try:
         with timed("job", job):
@@ -93,7 +101,7 @@ def execute(engine: Engine, run_id: int) -> None:
         status, message = "failed", f"{type(exc).__name__}: {exc}"[:300]
     with Session(engine) as session, session.begin():
         session.execute(update(JobRun).where(JobRun.id == run_id).values(
-            status=status, running_key=None, finished_at=_now(), heartbeat_at=_now(), message=message,
+            status=status, running_key=None, finished_at=now(), heartbeat_at=now(), message=message,
             progress=1.0 if status == "succeeded" else JobRun.progress,
             summary=json.dumps(summary, default=str) if summary is not None else None))
 
@@ -109,8 +117,8 @@ def request_cancel(engine: Engine, run_id: int) -> bool:
 def _release_abandoned(engine: Engine, job: str) -> None:
     with Session(engine) as session, session.begin():
         session.execute(update(JobRun).where(JobRun.running_key == job,
-                                             JobRun.heartbeat_at < _now() - ABANDONED_AFTER)
-                        .values(status="failed", running_key=None, finished_at=_now(),
+                                             JobRun.heartbeat_at < now() - ABANDONED_AFTER)
+                        .values(status="failed", running_key=None, finished_at=now(),
                                 message="abandoned: its worker stopped reporting"))
 
 
@@ -138,14 +146,10 @@ def running(engine: Engine) -> dict[str, dict]:
 
 
 def as_dict(run: JobRun) -> dict:
-    started = _utc(run.started_at)
-    finished = _utc(run.finished_at) if run.finished_at else None
+    started = utc(run.started_at)
+    finished = utc(run.finished_at) if run.finished_at else None
     return {"id": run.id, "job": run.job, "title": JOBS[run.job].title if run.job in JOBS else run.job,
             "status": run.status, "started_by": run.started_by, "started_at": started, "finished_at": finished,
             "duration_s": round((finished - started).total_seconds(), 1) if finished else None,
             "progress": run.progress, "message": run.message,
             "summary": json.loads(run.summary) if run.summary else None, "cancel_requested": run.cancel_requested}
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts

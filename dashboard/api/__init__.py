@@ -9,7 +9,6 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from core.settings import get_settings
 from dashboard.api import errors, forecasts, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
 from dashboard.api.routes import blueprint
 
@@ -18,7 +17,7 @@ errors.register(blueprint)
 
 def init_app(server: Flask) -> None:
     """Mount the API on the Flask server, with its rate limit (settings.api_rate_limit per client address)."""
-    settings = server.config.setdefault("AQI_SETTINGS", get_settings())
+    settings = server.extensions["aqi"].settings
     server.register_blueprint(blueprint)
     # Redis when configured, so every worker and host counts together; if Redis fails, count in memory.
     limiter = Limiter(get_remote_address, storage_uri=settings.redis_url or "memory://", headers_enabled=True,

@@ -1,11 +1,9 @@
 """The one error shape, {"error": {"code", "message"}}, for every API failure."""
 from __future__ import annotations
 
-import re
-
 import logging
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -29,25 +27,15 @@ def error_response(status: int, code: str, message: str) -> Response:
     return response
 
 
-def http_error(exc: HTTPException) -> Response:
-    """A werkzeug HTTP error (404, 405…) in the error shape, keeping the headers it needs (Allow)."""
+def http_error(exc: HTTPException, allowed: list[str] | None = None) -> Response:
+    """A werkzeug HTTP error (404, 405…) in the error shape, keeping the headers it needs (Allow: `allowed`)."""
     if isinstance(exc, RateLimitExceeded):
         return error_response(429, "rate_limited", f"too many requests from this address: the limit is "
                                                    f"{exc.description}; retry after Retry-After seconds")
     response = error_response(exc.code or 500, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(allowed_methods(request.path) or exc.valid_methods)
+        response.headers["Allow"] = ", ".join(allowed or exc.valid_methods)
     return response
-
-
-def allowed_methods(path: str) -> list[str]:
-    """The methods the registry documents for a path (the JSON-404 catch-all would add GET to every path)."""
-    from dashboard.api.routes import PREFIX, ROUTES
-
-    methods = {r.method for r in ROUTES if re.fullmatch(PREFIX + re.sub(r"{\w+}", "[^/]+", r.path), path)}
-    if "GET" in methods:
-        methods.add("HEAD")
-    return sorted(methods | {"OPTIONS"}) if methods else []
 
 
 def register(blueprint: Blueprint) -> None:

@@ -10,6 +10,7 @@ from dashboard.api.errors import APIError
 from dashboard.api.responses import JSON
 from dashboard.api.routes import route
 from dashboard.api.schemas import Body, Query, StationPath
+from dashboard import context
 
 
 class ForecastQuery(Query):
@@ -47,7 +48,7 @@ def station_forecast(q: ForecastQuery, station_id: int) -> dict:
     from core.forecast.service import forecast_for_station
 
     try:
-        result = forecast_for_station(station_id, q.parameter, q.hours)
+        result = forecast_for_station(context.current(), station_id, q.parameter, q.hours)
     except ModelUnavailable as exc:
         raise APIError(503, "model_unavailable", str(exc)) from None
     except LookupError as exc:

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from flask import current_app
 from pydantic import Field
 
-from core.db.engine import get_engine
 from core.jobs import runner
 from core.jobs.registry import JOBS
+from core.paging import page_of
+from core.feeds import freshness
 from core.thresholds import snapshot
 from dashboard.api.errors import APIError
 from dashboard.api.responses import JSON, json_response
 from dashboard.api.routes import route
 from dashboard.api.schemas import Body, Meta, PageQuery, Query
+from dashboard import context
 
 
 class MetricsQuery(Query):
@@ -79,32 +80,30 @@ class RunOne(Body):
        query=MetricsQuery, content={JSON: MetricsSnapshot}, cache=0, access="access_performance")
 def metrics(q: MetricsQuery) -> dict:
     """The same figures from whichever worker answers: they are merged from the shared metrics store."""
-    return snapshot(current_app.config["AQI_SETTINGS"], q.window)
+    ctx = context.current()
+    return snapshot(ctx.settings, ctx.cache, q.window, freshness(ctx.engine))
 
 
 @route("/jobs", summary="The admin jobs and which are running", query=PageQuery, content={JSON: JobList},
        cache=0, access="access_admin")
 def list_jobs(q: PageQuery) -> dict:
-    running = runner.running(get_engine())
+    running = runner.running(context.current().engine)
     rows = [{"name": j.name, "title": j.title, "description": j.description, "running": running.get(j.name)}
             for j in JOBS.values()]
-    start = (q.page - 1) * q.limit
-    return {"data": rows[start:start + q.limit], "meta": {"page": q.page, "limit": q.limit, "found": len(rows)}}
+    return page_of(rows, q.page, q.limit).as_dict()
 
 
 @route("/jobs/runs", summary="Job history, newest first", query=PageQuery, content={JSON: RunPage}, cache=0,
        access="access_admin")
 def list_runs(q: PageQuery) -> dict:
-    runs = runner.history(get_engine(), limit=q.page * q.limit)
-    start = (q.page - 1) * q.limit
-    return {"data": runs[start:start + q.limit], "meta": {"page": q.page, "limit": q.limit,
-                                                            "found": runner.count_runs(get_engine())}}
+    runs = runner.history(context.current().engine, limit=q.page * q.limit)
+    return page_of(runs, q.page, q.limit, found=runner.count_runs(context.current().engine)).as_dict()
 
 
 @route("/jobs/runs/{run_id}", summary="One run: status, progress, summary", path_params=RunPath,
        content={JSON: RunOne}, cache=0, errors=(404,), access="access_admin")
 def get_run(run_id: int) -> dict:
-    run = runner.get_run(get_engine(), run_id)
+    run = runner.get_run(context.current().engine, run_id)
     if run is None:
         raise APIError(404, "not_found", f"no job run with id {run_id}")
     return {"data": run}
@@ -116,17 +115,17 @@ def start_job(job: str) -> Any:
     from dashboard.auth import current_user
 
     try:
-        run_id = runner.start(get_engine(), job, current_user.name)
+        run_id = runner.start(context.current(), job, current_user.name)
     except runner.AlreadyRunning as exc:
         raise APIError(409, "already_running", str(exc)) from None
-    return json_response({"data": runner.get_run(get_engine(), run_id)}, 202)
+    return json_response({"data": runner.get_run(context.current().engine, run_id)}, 202)
 
 
 @route("/jobs/runs/{run_id}/cancel", summary="Ask a running job to stop", path_params=RunPath,
        content={JSON: RunOne}, cache=0, errors=(404, 409), method="POST", access="access_admin")
 def cancel_run(run_id: int) -> dict:
-    if runner.get_run(get_engine(), run_id) is None:
+    if runner.get_run(context.current().engine, run_id) is None:
         raise APIError(404, "not_found", f"no job run with id {run_id}")
-    if not runner.request_cancel(get_engine(), run_id):
+    if not runner.request_cancel(context.current().engine, run_id):
         raise APIError(409, "not_running", f"run {run_id} is not running")
-    return {"data": runner.get_run(get_engine(), run_id)}
+    return {"data": runner.get_run(context.current().engine, run_id)}

@@ -7,11 +7,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 
+from dashboard import context
 from dashboard.api.errors import APIError
 from dashboard.api.responses import cacheable, json_response
+from dashboard.auth import PUBLIC
 
 PREFIX = "/api/v1"
 blueprint = Blueprint("api", __name__, url_prefix="/api", template_folder="templates")
@@ -29,10 +31,12 @@ class Route:
     errors: tuple[int, ...]
     cache: str | int  # a settings TTL namespace, or seconds (0: private, never stored)
     method: str = "GET"
-    access: str | None = None  # a settings field naming the role needed, e.g. "access_admin"
+    # A settings field naming the role needed ("access_admin") or "public"; dashboard.access refuses a route
+    # without one, and any method but GET needs an admin.
+    access: str | None = None
 
     def max_age(self) -> int:
-        return current_app.config["AQI_SETTINGS"].ttl(self.cache) if isinstance(self.cache, str) else self.cache
+        return context.settings().ttl(self.cache) if isinstance(self.cache, str) else self.cache
 
 
 ROUTES: list[Route] = []
@@ -44,18 +48,17 @@ def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict]
     """Mount a GET view at PREFIX + path and record it for the OpenAPI document.
 
     The view receives the validated query model (if any) and the validated path parameters as keywords, and
-    returns a dict (sent as JSON) or a Response. Successes get Cache-Control and an ETag.
+    returns a dict (sent as JSON) or a Response. Successes get Cache-Control and an ETag. `access` is enforced
+    by dashboard.access, which wraps every view of the blueprint.
     """
     def register(view: Callable) -> Callable:
         spec = Route(path, view.__name__, summary, inspect.getdoc(view) or "", query, path_params,
-                     content, (*errors, 401, 403) if access else errors, cache, method, access)
+                     content, (*errors, 401, 403) if access != PUBLIC else errors, cache, method, access)
         ROUTES.append(spec)
 
         # No timer here: dashboard.monitoring times every /api request, errors included.
         @functools.wraps(view)
         def handle(**raw: str) -> Response:
-            if access:
-                authorize(access)
             args = [params(query)] if query else []
             result = view(*args, **path_values(path_params, raw))
             return cacheable(result if isinstance(result, Response) else json_response(result), spec.max_age())
@@ -67,16 +70,12 @@ def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict]
     return register
 
 
-def authorize(access: str) -> None:
-    """401 without credentials, 403 with a role that may not: checked on the server for every call."""
-    from dashboard.auth import current_role, may
-
-    if may(access):
-        return
-    needed = getattr(current_app.config["AQI_SETTINGS"], access)
-    if current_role() is None:
-        raise APIError(401, "unauthorized", f"sign in (session or HTTP Basic) as {needed} or higher")
-    raise APIError(403, "forbidden", f"this needs the {needed} role; you are {current_role()}")
+def allowed_methods(path: str) -> list[str]:
+    """The methods the registry documents for a path (the JSON-404 catch-all would add GET to every path)."""
+    methods = {r.method for r in ROUTES if re.fullmatch(PREFIX + re.sub(r"{\w+}", "[^/]+", r.path), path)}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"}) if methods else []
 
 
 def params(model: type[BaseModel]) -> Any:

@@ -9,9 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from core.aqi.calculator import POLLUTANT_CODES
+from core.aqi.standards import StandardCode
 from core.db.queries import MAX_LIMIT
+from core.times import utc
 
-Standard = Literal["us_epa", "india_naqi", "eea"]
+Standard = StandardCode
 Pollutant = Literal["pm25", "pm10", "o3", "no2", "so2", "co"]
 MAX_PAGE = 1_000_000  # keeps the offset (page - 1) × limit a sane database integer
 MAX_STATION_ID = 2**31 - 1  # the id column is a 32-bit integer
@@ -105,7 +107,7 @@ def _utc(value: Any) -> Any:
     except ValueError:
         raise ValueError(f"'{value}' is not an ISO 8601 time such as 2026-11-20T12:00:00Z") from None
     try:
-        parsed = parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        parsed = utc(parsed)
     except OverflowError:  # an offset pushing year 1 or 9999 out of range
         parsed = None
     if parsed is None or not EARLIEST <= parsed < LATEST:

@@ -1,21 +1,23 @@
 """The endpoints under /api/v1: each validates its query, asks core, and shapes the answer."""
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask import Response
 
 from core import catalog
-from core.airquality import current
+from core.snapshots import current
 from core.aqi.calculator import AQIError, calculate
-from core.aqi.current import AVERAGING
-from core.aqi.nowcast import nowcast
+from core.aqi.engine import AVERAGING
+from core.aqi import standards
+from core.aqi.nowcast import REPORTED, nowcast_aqi
 from core.db import engine as db_engine
 from core.db import queries
+from core.export import csv_chunks
+from core.paging import Page, page_of
 from core.parameters import QUALITY_NAMES
+from core.times import iso, now_hour
 from dashboard.api import docs, openapi
 from dashboard.api.errors import APIError, error_response
 from dashboard.api.responses import CSV, GEOJSON, HTML, JSON, csv_response, feature_collection, json_response
@@ -25,6 +27,7 @@ from dashboard.api.schemas import (
     MeasurementsQuery, NowCast, NowcastQuery, OpenAPIDocument, PageQuery, StationFeatureCollection, StationOne,
     StationPage, StationPath, StationsQuery, bbox_tuple,
 )
+from dashboard import context
 
 HOUR, DAY = 3600, 86400  # max-age of answers that change only with a deployment
 MAX_JSON_RANGE = timedelta(days=31)
@@ -34,9 +37,7 @@ CSV_COLUMNS = ("station_id", "ts", "parameter", "value", "unit", "quality")
 
 
 def _page(rows: list, q: PageQuery, **meta) -> dict:
-    start = (q.page - 1) * q.limit
-    return {"data": rows[start:start + q.limit], "meta": {"page": q.page, "limit": q.limit, "found": len(rows),
-                                                          **meta}}
+    return page_of(rows, q.page, q.limit).as_dict(**meta)
 
 
 def _geojson(page: dict) -> Response:
@@ -44,16 +45,11 @@ def _geojson(page: dict) -> Response:
     return json_response(body, mimetype=GEOJSON)
 
 
-def iso(ts: datetime) -> str:
-    """UTC ISO 8601 with Z."""
-    return queries.utc(ts).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @route("/cities", summary="Cities with their station counts", query=PageQuery, content={JSON: CityPage},
        cache="stations")
 def list_cities(q: PageQuery) -> dict:
     """Every city, by name."""
-    return _page(catalog.cities(), q)
+    return _page(catalog.cities(context.current()), q)
 
 
 @route("/stations", summary="Stations, filtered", query=StationsQuery,
@@ -98,12 +94,11 @@ def station_measurements(q: MeasurementsQuery, station_id: int) -> dict | Respon
                                 f"station-{station_id}-{start:%Y%m%dT%H%MZ}-{end:%Y%m%dT%H%MZ}.csv")
         page = queries.measurements_page(session, station_id, start, end, q.parameter, q.limit, q.page)
     rows = [{**row, "quality": QUALITY_NAMES[row["quality"]]} for row in page.data]
-    return {"data": rows, "meta": {"page": page.page, "limit": page.limit, "found": page.found,
-                                   "station_id": station_id, "from": start, "to": end}}
+    return Page(rows, page.page, page.limit, page.found).as_dict(station_id=station_id, **{"from": start, "to": end})
 
 
 def _after_newest_hour(session) -> datetime:
-    newest = queries.latest_hour(session) or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    newest = queries.latest_hour(session) or now_hour()
     return newest + timedelta(hours=1)
 
 
@@ -125,22 +120,16 @@ def _check_range(q: MeasurementsQuery, start: datetime, end: datetime) -> None:
 
 
 def _csv_chunks(station_id: int, start: datetime, end: datetime, parameter: str | None) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    t = start
-    while t < end:
-        upto = min(t + CSV_CHUNK, end)
-        # A short session per chunk: a slow reader never holds a database connection.
-        with db_engine.session() as session:
-            rows = queries.measurements(session, station_id, t, upto, parameter)
-        writer.writerows((station_id, iso(ts), p, value, unit, QUALITY_NAMES[quality])
-                         for ts, p, value, unit, quality in rows)
-        if buffer.tell():
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        t = upto
+    def weeks() -> Iterator[list]:
+        t = start
+        while t < end:
+            upto = min(t + CSV_CHUNK, end)
+            # A short session per chunk: a slow reader never holds a database connection.
+            with db_engine.session() as session:
+                rows = queries.measurements(session, station_id, t, upto, parameter)
+            yield [(station_id, iso(ts), p, value, unit, QUALITY_NAMES[quality]) for ts, p, value, unit, quality in rows]
+            t = upto
+    return csv_chunks(CSV_COLUMNS, weeks())
 
 
 @route("/aqi/current", summary="Current AQI of every station, overall and per pollutant", query=CurrentQuery,
@@ -151,9 +140,9 @@ def aqi_current(q: CurrentQuery) -> dict | Response:
     US EPA reads PM and ozone as NowCast, like AirNow; `meta.averaging` says how each pollutant's concentration
     is formed. EEA gives levels 1–6 (`level`), not an index.
     """
-    if q.city is not None and all(c["name"] != q.city for c in catalog.cities()):
+    if q.city is not None and all(c["name"] != q.city for c in catalog.cities(context.current())):
         raise APIError(404, "not_found", f"no city named '{q.city}'")
-    snapshot = current(q.standard, q.city)
+    snapshot = current(context.current(), q.standard, q.city)
     bbox = bbox_tuple(q.bbox)
     rows = [r for r in snapshot["stations"] if bbox is None or _inside(r, bbox)]
     page = _page(rows, q, as_of=snapshot["as_of"], standard=q.standard, averaging=AVERAGING[q.standard])
@@ -196,19 +185,13 @@ def aqi_nowcast(q: NowcastQuery) -> dict:
     hourly = [float(x) if x.strip() else None for x in q.hourly.split(",")]
     if any(v is not None and v < 0 for v in hourly):
         raise APIError(400, "invalid_parameter", "hourly: values must not be negative")
-    result = nowcast(q.pollutant, hourly)
+    result = nowcast_aqi(q.pollutant, hourly)
     body = {"pollutant": q.pollutant, "nowcast": result.value, "weight": result.weight,
             "method": "EPA NowCast (12 h)" if q.pollutant != "o3" else "legacy AirNow ozone NowCast (8 h, 2016-2019)",
-            "unit": "ppb" if q.pollutant == "o3" else "µg/m³", "aqi": None, "category": None, "reason": result.reason}
-    if result.value is not None:
-        code, unit = {"pm25": ("pm25_24h", "ug/m3"), "pm10": ("pm10_24h", "ug/m3"), "o3": ("o3_8h", "ppb")}[q.pollutant]
-        try:
-            aqi = calculate("us_epa", code, result.value, unit)
-            body.update(aqi=aqi["aqi"], category=aqi["category"], color=aqi["color"])
-            if aqi.get("note"):
-                body["reason"] = aqi["note"]
-        except AQIError as exc:
-            body["reason"] = str(exc)
+            "unit": REPORTED[q.pollutant][0], "aqi": result.aqi, "category": None, "reason": result.reason}
+    if result.category >= 0:
+        category = standards.category("us_epa", result.category)
+        body.update(category=category.name, color=category.color)
     return body
 
 

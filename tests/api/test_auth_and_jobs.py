@@ -4,12 +4,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
 import pytest
 
 from core.jobs import runner
+from core.settings import ROOT
 from core.users import authenticate, create_user, ensure_first_admin
 
 PASSWORD = "correct horse battery"
@@ -29,12 +31,16 @@ def basic(name: str) -> dict:
 
 
 def wait_for(engine, run_id: int, timeout: float = 60) -> dict:
+    """The run once it has ended: its thread joined when it runs in this process, else its record polled."""
+    for thread in threading.enumerate():
+        if thread.name == f"job-{run_id}":
+            thread.join(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = runner.get_run(engine, run_id)
         if run["status"] != "running":
             return run
-        time.sleep(0.1)
+        time.sleep(0.1)  # a Celery worker, another process, records the outcome: poll for it until the deadline
     raise AssertionError(f"run {run_id} still running after {timeout} s")
 
 
@@ -93,13 +99,13 @@ def test_an_admin_runs_a_job_once_at_a_time_and_it_leaves_a_record(client, users
     assert history["data"][0]["id"] >= run_id and history["meta"]["found"] >= 1
 
 
-def test_a_cancelled_job_stops_and_says_so(seeded_pg, users):
-    run_id = runner.start(seeded_pg, "warm_cache", users["admin"], dispatch=False)
+def test_a_cancelled_job_stops_and_says_so(pg_ctx, seeded_pg, users):
+    run_id = runner.start(pg_ctx, "warm_cache", users["admin"], dispatch=False)
     assert runner.request_cancel(seeded_pg, run_id)
-    runner.execute(seeded_pg, run_id)
+    runner.execute(pg_ctx, run_id)
     run = runner.get_run(seeded_pg, run_id)
     assert run["status"] == "cancelled"
-    assert runner.start(seeded_pg, "warm_cache", users["admin"], dispatch=False)  # the lock was released
+    assert runner.start(pg_ctx, "warm_cache", users["admin"], dispatch=False)  # the lock was released
 
 
 def _callback_body(output: str) -> str:
@@ -143,23 +149,19 @@ def test_security_headers_on_every_response(client, path):
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
 
 
-def test_celery_worker_runs_a_job_against_real_redis(seeded_pg, pg_settings, users, monkeypatch, tmp_path):
+def test_celery_worker_runs_a_job_against_real_redis(seeded_pg, pg_settings, pg_context, users, tmp_path):
     from tests.conftest import TEST_REDIS_URL
 
+    # The worker is its own process with its own settings, as in production (`python app.py worker`).
     env = {**os.environ, "DATABASE_URL": pg_settings.database_url, "REDIS_URL": TEST_REDIS_URL,
-           "AQI_JOBS_BACKEND": "celery", "AQI_ENVIRONMENT": "test"}
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "core.jobs.celery_app", "worker",
-                               "--pool", "solo", "--concurrency", "1", "--loglevel", "WARNING",
-                               "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                              env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT)
+           "AQI_JOBS_BACKEND": "celery", "AQI_ENVIRONMENT": "test",
+           "AQI_FORECAST_MODEL_DIR": pg_settings.forecast_model_dir}
+    with open(tmp_path / "worker.log", "w") as log:
+        worker = subprocess.Popen([sys.executable, "app.py", "worker", "--concurrency", "1"], cwd=ROOT, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
     try:
-        from core.jobs import celery_app
-        from core.settings import load_settings
-
-        monkeypatch.setattr(celery_app.celery.conf, "broker_url", TEST_REDIS_URL)
-        monkeypatch.setattr(runner, "get_settings", lambda: load_settings(jobs_backend="celery",
-                                                                          redis_url=TEST_REDIS_URL))
-        run_id = runner.start(seeded_pg, "db_settings", users["admin"])
+        run_id = runner.start(pg_context(jobs_backend="celery", redis_url=TEST_REDIS_URL), "db_settings",
+                              users["admin"])
         run = wait_for(seeded_pg, run_id, timeout=90)
         assert run["status"] == "succeeded", (tmp_path / "worker.log").read_text()[-2000:]
         assert run["summary"]["dialect"] == "postgresql"
@@ -169,18 +171,9 @@ def test_celery_worker_runs_a_job_against_real_redis(seeded_pg, pg_settings, use
         worker.wait(timeout=30)
 
 
-def test_sign_in_attempts_are_rate_limited(pg_settings, seeded_pg):
-    """A bare server with the API's limiter and the sign-in form, limited to 3 attempts a minute."""
-    from flask import Flask
-
-    from dashboard import api, auth
-
-    server = Flask(__name__)
-    server.config.update(SECRET_KEY="test", AQI_SETTINGS=pg_settings.model_copy(update={
-        "login_rate_limit": "3/minute", "redis_url": ""}))
-    api.init_app(server)
-    auth.init_app(server)
-    client = server.test_client()
+def test_sign_in_attempts_are_rate_limited(app_with):
+    """An app of its own, limited to 3 sign-in attempts a minute."""
+    client = app_with(login_rate_limit="3/minute", redis_url="").server.test_client()
     client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     codes = [client.post("/login", data={"name": "nobody", "password": "wrong password"}).status_code
              for _ in range(4)]

@@ -7,11 +7,13 @@ import json
 import brotli
 import pytest
 
+from dashboard.context import EXTENSION
+
 CURRENT = "/api/v1/aqi/current?city=London"
 
 
 def ttl(app, namespace: str) -> int:
-    return app.server.config["AQI_SETTINGS"].ttl(namespace)
+    return app.server.extensions[EXTENSION].settings.ttl(namespace)
 
 
 def test_a_success_carries_a_strong_etag_of_its_body(client):

@@ -6,14 +6,14 @@ import uuid
 import pytest
 from flask import Flask
 
-from dashboard import api
+from dashboard.context import EXTENSION
 from tests.conftest import TEST_REDIS_URL
 
 CALCULATE = "/api/v1/aqi/calculate?standard=us_epa&pollutant=pm25_24h&concentration=12"
 
 
 def test_responses_report_the_configured_limit_and_what_is_left(client, app):
-    amount = int(app.server.config["AQI_SETTINGS"].api_rate_limit.split("/")[0])
+    amount = int(app.server.extensions[EXTENSION].settings.api_rate_limit.split("/")[0])
     first = client.get("/api/v1/cities")
     assert first.headers["X-RateLimit-Limit"] == str(amount)
     assert int(first.headers["X-RateLimit-Reset"]) > 0
@@ -23,12 +23,9 @@ def test_responses_report_the_configured_limit_and_what_is_left(client, app):
 
 
 @pytest.fixture(params=["memory", "redis"])
-def tiny_limit_server(request, pg_settings) -> Flask:
-    """A bare Flask server with only the API and a limit of 3 per minute (not the shared app)."""
-    server = Flask(__name__)
-    server.config["AQI_SETTINGS"] = pg_settings.model_copy(update={
-        "api_rate_limit": "3/minute", "redis_url": TEST_REDIS_URL if request.param == "redis" else ""})
-    api.init_app(server)
+def tiny_limit_server(request, app_with) -> Flask:
+    """An app of its own with a limit of 3 per minute, counted in memory or in Redis (not the shared app)."""
+    server = app_with(api_rate_limit="3/minute", redis_url=TEST_REDIS_URL if request.param == "redis" else "").server
     assert type(server.extensions["api_limiter"].storage).__name__.lower().startswith(request.param)
     return server
 

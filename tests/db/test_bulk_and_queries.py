@@ -107,7 +107,7 @@ def test_stations_by_bbox_and_pagination(engine, request):
     with engine.begin() as conn:
         _network(conn, prefix)
     with Session(engine) as session:
-        inside = queries.stations_in_bbox(session, -0.15, 51.45, 0.0, 51.55)
+        inside = queries.stations(session, bbox=(-0.15, 51.45, 0.0, 51.55))
         page = queries.paginate(session, queries.stations_query(city=f"{prefix}-City"), limit=1, page=2)
     assert [s["code"] for s in inside if s["code"].startswith(prefix)] == [f"{prefix}-1"]
     assert page.found == 2 and page.data[0]["code"] == f"{prefix}-2" and page.page == 2
@@ -129,8 +129,8 @@ def test_postgres_measurements_are_partitioned_by_month(pg_engine):
     assert {partition_name(T0), partition_name(T0 + timedelta(days=1))} <= parts
 
 
-def test_postgres_session_settings_are_in_force(pg_engine):
-    report = {r["name"]: r for r in session_settings_report(pg_engine)}
+def test_postgres_session_settings_are_in_force(pg_engine, pg_settings):
+    report = {r["name"]: r for r in session_settings_report(pg_engine, pg_settings)}
     assert report["jit"]["actual"] == "off"
     assert report["work_mem"]["actual"] == "16MB"
     assert report["random_page_cost"]["actual"] == "1.1"

@@ -6,31 +6,24 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import settings as settings_module
-from core.db.engine import set_engine
+from core import context
 from core.db.models import Forecast
-from core.forecast import ModelUnavailable, predictor, service
+from core.forecast import ModelUnavailable, service
 from core.forecast.demo import tiny_model
-from tests.conftest import SEED_END, SEED_STATIONS
+from tests.conftest import SEED_END, SEED_STATIONS, settings_for_tests
 
 
 @pytest.fixture(scope="module")
-def with_model(tmp_path_factory):
+def with_model(seeded_pg, pg_settings, tmp_path_factory):
+    """A context on the seeded database whose model directory holds a small trained model."""
     directory = tmp_path_factory.mktemp("models")
     tiny_model(directory)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AQI_FORECAST_MODEL_DIR", str(directory))
-    settings_module.get_settings.cache_clear()
-    predictor.reset()
-    yield directory
-    mp.undo()
-    settings_module.get_settings.cache_clear()
-    predictor.reset()
+    return context.build(settings_for_tests(database_url=pg_settings.database_url, forecast_model_dir=str(directory)),
+                         engine=seeded_pg)
 
 
 def test_batch_stores_72_hours_of_both_parameters_for_every_station(seeded_pg, with_model):
-    set_engine(seeded_pg)
-    result = service.run_batch(seeded_pg)
+    result = service.run_batch(with_model)
     with service.Session(seeded_pg) as session:  # other tests may have imported stations and hours
         active = len(service.queries.stations(session, active=True))
         newest = service.queries.latest_hour(session)
@@ -41,17 +34,16 @@ def test_batch_stores_72_hours_of_both_parameters_for_every_station(seeded_pg, w
         bad = conn.execute(select(func.count()).select_from(Forecast)
                            .where((Forecast.p10 > Forecast.p50) | (Forecast.p50 > Forecast.p90))).scalar_one()
     assert count == active * 2 * 72 and bad == 0
-    again = service.run_batch(seeded_pg)  # rerunning an hour replaces its issue, never duplicates it
+    again = service.run_batch(with_model)  # rerunning an hour replaces its issue, never duplicates it
     assert again["stations"] == active
 
 
 def test_service_reads_the_stored_forecast_with_aqi_of_the_median(seeded_pg, with_model):
-    set_engine(seeded_pg)
-    service.run_batch(seeded_pg)
+    service.run_batch(with_model)
     with service.Session(seeded_pg) as session:
         station_id = service.queries.stations(session)[0]["id"]
         newest = service.queries.latest_hour(session)
-    forecast = service.forecast_for_station(station_id, "pm25", hours=24)
+    forecast = service.forecast_for_station(with_model, station_id, "pm25", hours=24)
     assert forecast["issued_at"] == newest and forecast["unit"] == "µg/m³"
     assert forecast["model_version"] == "20260101000000"
     assert len(forecast["data"]) == 24
@@ -59,29 +51,20 @@ def test_service_reads_the_stored_forecast_with_aqi_of_the_median(seeded_pg, wit
     assert first["time"] == newest + timedelta(hours=1)
     assert first["p10"] <= first["p50"] <= first["p90"]
     assert isinstance(first["aqi"], int) and first["category"]
-    days = service.daily_categories(station_id)
+    days = service.daily_categories(with_model, station_id)
     assert len(days) == 3 and all(d["category"] and d["color"].startswith("#") for d in days)
-    explanation = service.explain(station_id, "o3")
+    explanation = service.explain(with_model, station_id, "o3")
     assert explanation["attributions"] and {"feature", "contribution"} <= explanation["attributions"][0].keys()
 
 
-def test_service_rejects_unknown_parameter_and_station(seeded_pg, with_model):
-    set_engine(seeded_pg)
+def test_service_rejects_unknown_parameter_and_station(with_model):
     with pytest.raises(ValueError, match="parameter"):
-        service.forecast_for_station(1, "no2")
+        service.forecast_for_station(with_model, 1, "no2")
     with pytest.raises(LookupError):
-        service.compute_forecast(999_999, "pm25")
+        service.compute_forecast(with_model, 999_999, "pm25")
 
 
-def test_service_raises_model_unavailable_without_a_model(seeded_pg, tmp_path, monkeypatch):
-    set_engine(seeded_pg)
-    monkeypatch.setenv("AQI_FORECAST_MODEL_DIR", str(tmp_path))
-    settings_module.get_settings.cache_clear()
-    predictor.reset()
-    try:
-        with pytest.raises(ModelUnavailable, match="python app.py train"):
-            service.forecast_for_station(1, "pm25")
-    finally:
-        monkeypatch.undo()
-        settings_module.get_settings.cache_clear()
-        predictor.reset()
+def test_service_raises_model_unavailable_without_a_model(pg_ctx):
+    # The shared context's model directory is empty.
+    with pytest.raises(ModelUnavailable, match="python app.py train"):
+        service.forecast_for_station(pg_ctx, 1, "pm25")

@@ -11,8 +11,6 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.common.keys import Keys
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path("/tmp/shots")
-
 os.environ.setdefault("DASH_TEST_CHROMEPATH", CHROMIUM)
 
 
@@ -30,14 +28,13 @@ def pytest_setup_options():
 def _browser_tools():
     if not shutil.which("chromedriver") or not Path(os.environ["DASH_TEST_CHROMEPATH"]).exists():
         pytest.skip("chromium and chromedriver are needed for the browser tests")
-    SHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture()
-def shot(dash_duo):
-    """Save the page as /tmp/shots/<name>.png."""
+def shot(dash_duo, tmp_path):
+    """Save the page as <the test's tmp_path>/<name>.png."""
     def save(name: str) -> Path:
-        path = SHOTS / f"{name}.png"
+        path = tmp_path / f"{name}.png"
         dash_duo.driver.save_screenshot(str(path))
         return path
     return save

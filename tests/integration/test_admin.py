@@ -2,14 +2,14 @@
 from dash.testing.wait import until
 
 
-def test_admin_runs_a_job_and_sees_it_in_the_history(dash_duo, app, admin_login):
+def test_admin_runs_a_job_and_sees_it_in_the_history(dash_duo, app, admin_login, shot):
     dash_duo.start_server(app)
     admin_login(dash_duo, "/admin")
     dash_duo.wait_for_element('[id*="admin-run"][id*="db_settings"]', timeout=20).click()
     dash_duo.wait_for_contains_text("#admin-history-table", "Database settings check", timeout=30)
     until(lambda: "succeeded" in dash_duo.find_element("#admin-history-table").text, timeout=60)
     assert "restart needed for" in dash_duo.find_element("#admin-history-table").text
-    dash_duo.driver.save_screenshot("/tmp/admin-page.png")
+    shot("admin")
 
 
 def test_admin_page_is_refused_to_an_operator(dash_duo, app, operator_login):

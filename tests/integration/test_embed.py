@@ -1,13 +1,16 @@
 """The embed view: server-rendered, small, themable, and frameable only by the allowed origins."""
 from __future__ import annotations
 
-import sys
 import threading
-import types
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from dash.testing.wait import until
+
+from core import context
+from core.forecast.demo import tiny_model
+from dashboard import create_app
+from tests.conftest import settings_for_tests
 
 CITY = "Delhi"
 
@@ -15,7 +18,7 @@ CITY = "Delhi"
 class _Page(BaseHTTPRequestHandler):
     """Serves one portal page holding an iframe of the embed URL given in the query string."""
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         src = self.path.split("src=", 1)[1] if "src=" in self.path else ""
         from urllib.parse import unquote
         body = (f'<!doctype html><html><body style="background:#ccc;margin:8px">'
@@ -48,7 +51,7 @@ def portal():
 
 
 def _settings(app):
-    return app.server.config["AQI_SETTINGS"]
+    return app.server.extensions["aqi"].settings
 
 
 def _open_in_portal(dash_duo, origin: str, path: str) -> None:
@@ -96,22 +99,18 @@ def test_json_refresh_matches_the_page(client):
     assert f'>{"—" if data["value"] is None else data["value"]}</div>' in page
 
 
-def test_forecast_strip_says_unavailable_when_no_model_is_loaded(client, monkeypatch):
-    class ModelUnavailable(Exception):
-        pass
-
-    def daily_categories(_station_id):
-        raise ModelUnavailable("no model")
-    service = types.SimpleNamespace(ModelUnavailable=ModelUnavailable, daily_categories=daily_categories)
-    package = types.ModuleType("core.forecast")
-    package.service = service
-    monkeypatch.setitem(sys.modules, "core.forecast", package)
-    monkeypatch.setitem(sys.modules, "core.forecast.service", service)
+def test_forecast_strip_says_unavailable_when_no_model_is_loaded(client):
+    # The session app's model directory is an empty tmp dir.
     assert "Forecast unavailable" in client.get(f"/embed/city/{CITY}").get_data(as_text=True)
 
-    service.daily_categories = lambda _sid: [{"date": f"2026-11-2{i}", "category": "Moderate", "color": "#FFFF00",
-                                              "aqi": 60 + i} for i in range(1, 5)]
-    page = client.get(f"/embed/city/{CITY}").get_data(as_text=True)
+
+def test_forecast_strip_shows_the_next_three_days_from_the_model(seeded_pg, pg_url, tmp_path):
+    tiny_model(tmp_path)
+    ctx = context.build(settings_for_tests(database_url=pg_url, forecast_model_dir=str(tmp_path)))
+    try:
+        page = create_app(ctx=ctx).server.test_client().get(f"/embed/city/{CITY}").get_data(as_text=True)
+    finally:
+        ctx.close()
     assert page.count('class="day"') == 3 and "Forecast unavailable" not in page
 
 

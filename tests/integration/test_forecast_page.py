@@ -3,34 +3,24 @@ from __future__ import annotations
 
 import pytest
 
-from core import settings as settings_module
-from core.forecast import predictor
+from core import context
 from core.forecast.demo import tiny_model
+from dashboard import create_app
+from tests.conftest import settings_for_tests
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
+def app_with_model(seeded_pg, pg_url, tmp_path_factory):
+    """The dashboard on the seeded database with a small trained model in its model directory."""
     directory = tmp_path_factory.mktemp("models")
     tiny_model(directory)
-    return directory
+    ctx = context.build(settings_for_tests(database_url=pg_url, forecast_model_dir=str(directory)))
+    yield create_app(ctx=ctx)
+    ctx.close()
 
 
-def _use(monkeypatch, directory) -> None:
-    monkeypatch.setenv("AQI_FORECAST_MODEL_DIR", str(directory))
-    settings_module.get_settings.cache_clear()
-    predictor.reset()
-
-
-@pytest.fixture(autouse=True)
-def _restore():
-    yield
-    settings_module.get_settings.cache_clear()
-    predictor.reset()
-
-
-def test_forecast_page_shows_band_daily_strip_skill_and_explanation(dash_duo, app, models, monkeypatch, shot):
-    _use(monkeypatch, models)
-    dash_duo.start_server(app)
+def test_forecast_page_shows_band_daily_strip_skill_and_explanation(dash_duo, app_with_model, shot):
+    dash_duo.start_server(app_with_model)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/forecast")
     dash_duo.wait_for_element("#forecast-skill-table", timeout=60)
     dash_duo.wait_for_contains_text("#forecast-version", "20260101000000", timeout=20)
@@ -43,8 +33,8 @@ def test_forecast_page_shows_band_daily_strip_skill_and_explanation(dash_duo, ap
     shot("forecast")
 
 
-def test_forecast_page_says_the_model_is_missing_and_how_to_fix_it(dash_duo, app, tmp_path, monkeypatch):
-    _use(monkeypatch, tmp_path)
+def test_forecast_page_says_the_model_is_missing_and_how_to_fix_it(dash_duo, app):
+    # The session app's model directory is an empty tmp dir.
     dash_duo.start_server(app)
     dash_duo.wait_for_page(url=f"{dash_duo.server_url}/forecast")
     dash_duo.wait_for_element("#forecast-model-missing", timeout=30)

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from dash.testing.wait import until
 from selenium.webdriver.common.by import By
 
+from core.snapshots import current
+
 GRAPH = "document.querySelector('#map-graph .js-plotly-plot')"
 US_EPA_COLOURS = {"#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#8F3F97", "#7E0023"}
 NO_DATA = "#9E9E9E"
@@ -291,9 +293,8 @@ def test_ranking_export_link_and_embed_code_follow_the_view(dash_duo, app, choos
     dash_duo.wait_for_element("#map-rank-cities tbody tr", timeout=10)
     rows = dash_duo.find_elements("#map-rank-stations tbody tr")
     assert rows and all("Delhi" in r.text for r in rows)
-    from core.airquality import current
     cities = dash_duo.find_elements("#map-rank-cities tbody tr")
-    assert len(cities) == len({s["city"] for s in current("us_epa")["stations"]})
+    assert len(cities) == len({s["city"] for s in current(app.server.extensions["aqi"], "us_epa")["stations"]})
     until(lambda: "city=Delhi" in dash_duo.find_element("#map-export").get_attribute("href"), timeout=10)
     href = dash_duo.find_element("#map-export").get_attribute("href")
     assert "start=2026-11-17T13%3A00Z" in href and "end=2026-11-20T13%3A00Z" in href

@@ -2,23 +2,28 @@
 from core.metrics import METRICS, LocalSink
 
 
-def test_panel_shows_each_figure_with_its_status(dash_duo, app, monkeypatch, operator_login):
+def tile(check: str, part: str) -> str:
+    """A CSS selector for a part (perf-status, perf-advice…) of a check's tile (a pattern-matching id)."""
+    return f"""[id='{{"check":"{check}","type":"perf-tile"}}'] .{part}"""
+
+
+def test_panel_shows_each_figure_with_its_status(dash_duo, app, monkeypatch, operator_login, shot):
     monkeypatch.setattr(METRICS, "sink", LocalSink())  # only this test's samples: other tests time fast requests
     for _ in range(20):  # a slow endpoint: p95 above the 1,000 ms critical threshold
         METRICS.record("api", "GET /api/v1/slow", 1500.0)
     dash_duo.start_server(app)
     operator_login(dash_duo, "/performance")
-    dash_duo.wait_for_text_to_equal("#perf-api_p95-status", "Critical", timeout=20)
-    assert "GET /api/v1/slow" in dash_duo.find_element("#perf-api_p95-advice").text
-    assert dash_duo.find_element("#perf-inference_p95-status").text == "No data"
+    dash_duo.wait_for_text_to_equal(tile("api_p95", "perf-status"), "Critical", timeout=20)
+    assert "GET /api/v1/slow" in dash_duo.find_element(tile("api_p95", "perf-advice")).text
+    assert dash_duo.find_element(tile("inference_p95", "perf-status")).text == "No data"
     dash_duo.wait_for_contains_text("#perf-timer-table", "GET /api/v1/slow")
     dash_duo.wait_for_contains_text("#perf-breaches", "API p95")
     assert "in-process" in dash_duo.find_element("#perf-cache-backend").text
-    dash_duo.driver.save_screenshot("/tmp/perf-panel.png")
+    shot("performance")
 
 
 def test_panel_asks_anonymous_visitors_to_sign_in(dash_duo, app):
     dash_duo.start_server(app)
     dash_duo.driver.get(dash_duo.server_url + "/performance")
     dash_duo.wait_for_contains_text("#auth-required", "sign in as an operator", timeout=20)
-    assert not dash_duo.find_elements("#perf-api_p95-status")
+    assert not dash_duo.find_elements('[id*="perf-tile"]')

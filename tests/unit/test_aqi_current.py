@@ -6,7 +6,7 @@ import pytest
 
 from core.aqi import AQIError
 from core.aqi.calculator import calculate
-from core.aqi.current import categories, category_info, current_aqi
+from core.aqi.engine import categories, category_info, compute_indexes
 from core.aqi.nowcast import nowcast
 
 
@@ -65,7 +65,7 @@ def _scalar_us(history: dict[str, np.ndarray], i: int) -> dict[str, float]:
 
 def test_us_vectorised_equals_scalar_on_random_data():
     history = _random_history(300)
-    result = current_aqi("us_epa", history)
+    result = compute_indexes("us_epa", history)
     for i in range(300):
         expected = _scalar_us(history, i)
         for p, value in expected.items():
@@ -86,7 +86,7 @@ def test_india_vectorised_equals_scalar_on_random_data():
     for values in history.values():   # stations 0-99: many missing hours, so some means drop out
         values[:100][rng.random((100, 24)) < 0.4] = np.nan
     history["pm25"][100:130] = history["pm10"][100:130] = np.nan   # no PM
-    result = current_aqi("india_naqi", history)
+    result = compute_indexes("india_naqi", history)
     assert len(set(result.reason)) == 4 and len(set(result.category)) >= 4  # None and all three reasons
     windows = {"pm25": (24, 16, None), "pm10": (24, 16, None), "no2": (24, 16, "ppb"), "so2": (24, 16, "ppb"),
                "co": (8, 6, "ppm"), "o3": (8, 6, "ppb")}
@@ -105,7 +105,7 @@ def test_india_vectorised_equals_scalar_on_random_data():
 def test_us_main_pollutant_and_category_follow_the_highest_sub_index():
     history = {"pm25": np.full((2, 24), 40.0), "o3": np.full((2, 24), 30.0), "co": np.full((2, 24), np.nan)}
     history["o3"][1] = 90.0
-    result = current_aqi("us_epa", history)
+    result = compute_indexes("us_epa", history)
     # PM2.5 NowCast 40 → 49/19.9·4.5 + 101 = 112.1 → 112; O3 30 ppb → 50/54·30 = 27.8 → 28;
     # O3 90 ppb → 49/19·4 + 151 = 161.3 → 161
     np.testing.assert_array_equal(result.aqi, [112, 161])
@@ -118,7 +118,7 @@ def test_us_main_pollutant_and_category_follow_the_highest_sub_index():
 def test_us_ozone_nowcast_of_0_201_ppm_needs_a_one_hour_value():
     o3 = np.full((2, 24), 210.0)
     o3[1, 0] = np.nan  # this hour missing: NowCast still 210 ppb from the others, but no 1-h value
-    result = current_aqi("us_epa", {"o3": o3, "pm25": np.full((2, 24), 10.0)})
+    result = compute_indexes("us_epa", {"o3": o3, "pm25": np.full((2, 24), 10.0)})
     # Station 0: NowCast 210 ppb (all hours equal) ≥ 0.201; 1-h 0.210 → 99/0.199·0.005 + 201 = 203.49 → 203
     assert result.aqi[0] == 203 and result.main_pollutant[0] == "o3"
     assert np.isnan(result.aqi[1]) and "0.201 ppm" in result.reason[1] and result.main_pollutant[1] is None
@@ -128,7 +128,7 @@ def test_us_so2_hour_of_305_with_lower_24_hour_mean_gives_200():
     so2 = np.full((2, 24), 100.0)
     so2[:, 0] = 400.0
     so2[1] = 400.0
-    result = current_aqi("us_epa", {"so2": so2})
+    result = compute_indexes("us_epa", {"so2": so2})
     # Station 0: 24-h mean (400 + 23·100)/24 = 112.5 < 305 → 200. Station 1: 24-h 400 → 99/299·95 + 201 = 232.45 → 232
     np.testing.assert_array_equal(result.aqi, [200, 232])
 
@@ -136,7 +136,7 @@ def test_us_so2_hour_of_305_with_lower_24_hour_mean_gives_200():
 def test_us_co_eight_hour_mean_needs_six_valid_hours():
     co = np.full((2, 24), 5.0)
     co[1, :3] = np.nan   # 5 of the last 8
-    result = current_aqi("us_epa", {"co": co})
+    result = compute_indexes("us_epa", {"co": co})
     # 5.0 ppm → 49/4.9·0.5 + 51 = 56
     np.testing.assert_array_equal(result.aqi, [56, np.nan])
     assert result.reason[1] == "no pollutant has a current value"
@@ -144,17 +144,17 @@ def test_us_co_eight_hour_mean_needs_six_valid_hours():
 
 def test_negative_hours_count_as_zero():
     no2 = np.full((1, 24), -2.0)
-    assert current_aqi("us_epa", {"no2": no2}).aqi[0] == 0
+    assert compute_indexes("us_epa", {"no2": no2}).aqi[0] == 0
 
 
 def test_short_histories_are_padded_with_missing_hours():
-    result = current_aqi("us_epa", {"pm25": np.array([[20.0, 10.0, 40.0]])})
+    result = compute_indexes("us_epa", {"pm25": np.array([[20.0, 10.0, 40.0]])})
     # NowCast 20.0 (see the NowCast tests) → 49/26.3·10.9 + 51 = 71.3 → 71
     assert result.aqi[0] == 71
 
 
 def test_no_history_gives_empty_arrays():
-    result = current_aqi("eea", {})
+    result = compute_indexes("eea", {})
     assert result.aqi.shape == (0,) and result.sub_index == {}
 
 
@@ -166,18 +166,18 @@ def test_no_history_gives_empty_arrays():
 ])
 def test_bad_history_is_an_error(history, message):
     with pytest.raises(AQIError, match=message):
-        current_aqi("us_epa", history)
+        compute_indexes("us_epa", history)
 
 
 def test_unknown_standard_is_an_error():
     with pytest.raises(AQIError, match="unknown standard"):
-        current_aqi("uk_daqi", {})
+        compute_indexes("uk_daqi", {})
 
 
 def test_legend_categories_per_standard():
     us = categories("us_epa")
-    assert [c["name"] for c in us][0] == "Good" and us[-1] == {"name": "Hazardous", "color": "#7E0023", "low": 301,
-                                                                "high": None}
+    assert [c["name"] for c in us][0] == "Good" and us[-1] == {"name": "Hazardous", "color": "#7E0023",
+                                                                "text_color": "#FFFFFF", "low": 301, "high": None}
     assert categories("india_naqi")[-1]["high"] == 500
     assert [(c["low"], c["high"]) for c in categories("eea")] == [(n, n) for n in range(1, 7)]
 
@@ -192,7 +192,8 @@ def test_colour_vision_palette_is_tad_table_3():
 
 def test_category_info_gives_name_colour_and_health_message():
     info = category_info("india_naqi", 2)
-    assert (info["name"], info["color"]) == ("Moderately polluted", "#FFFF00") and info["health_message"]
+    assert (info["name"], info["color"], info["text_color"]) == ("Moderately polluted", "#FFFF00", "#000000")
+    assert info["health_message"]
     assert category_info("us_epa", -1)["name"] == "No index"
     with pytest.raises(AQIError):
         category_info("eea", 6)
@@ -201,10 +202,17 @@ def test_category_info_gives_name_colour_and_health_message():
 def test_current_aqi_speed_on_a_thousand_stations():
     history = _random_history(1000, seed=3)
     for standard in ("us_epa", "india_naqi", "eea"):
-        current_aqi(standard, history)
+        compute_indexes(standard, history)
         runs = 20
         start = time.perf_counter()
         for _ in range(runs):
-            current_aqi(standard, history)
+            compute_indexes(standard, history)
         print(f"\ncurrent_aqi {standard}: 1000 stations × 6 pollutants × 24 h in "
               f"{(time.perf_counter() - start) / runs * 1000:.2f} ms")
+
+
+def test_us_pm25_reads_the_table_in_force_on_the_given_date():
+    from datetime import date
+    history = {"pm25": np.full((1, 24), 10.0)}
+    assert compute_indexes("us_epa", history).aqi[0] == 53  # 2024 table
+    assert compute_indexes("us_epa", history, on=date(2024, 4, 16)).aqi[0] == 42  # 2012 table, as AirNow then

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.aqi.calculator import calculate, concentration_range
-from core.aqi.current import current_aqi
+from core.aqi.engine import compute_indexes
 from core.aqi.eea import BANDS, level_array
 
 # Transcribed by hand from AQI_STANDARDS.md: the top of each of levels 1..5 in µg/m³.
@@ -65,7 +65,7 @@ def test_current_level_is_the_worst_pollutant_this_hour():
     history["pm25"][:, 0] = [3, 20, np.nan]      # levels 1, 3, missing
     history["no2"][:, 0] = [30, 5.3, np.nan]     # 30 ppb → 56.45 µg/m³ → 56 → 3; 5.3 ppb → 10 → 1
     history["pm25"][2, 1] = 500                  # an older hour does not count
-    result = current_aqi("eea", history)
+    result = compute_indexes("eea", history)
     np.testing.assert_array_equal(result.aqi, [3, 3, np.nan])
     np.testing.assert_array_equal(result.category, [2, 2, -1])
     assert list(result.main_pollutant) == ["no2", "pm25", None]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.aqi.calculator import calculate
-from core.aqi.current import current_aqi
+from core.aqi.engine import compute_indexes
 from core.aqi.india import SCALES
 
 # Transcribed by hand from AQI_STANDARDS.md, both sides of every edge: (concentration, index).
@@ -95,7 +95,7 @@ def test_aqi_needs_three_sub_indices_including_pm():
         "no2": np.vstack([missing] * 3 + [_hours(20, 24), missing]),
         "o3": np.vstack([missing] * 3 + [_hours(20, 24), missing]),
     }
-    result = current_aqi("india_naqi", history)
+    result = compute_indexes("india_naqi", history)
     # PM2.5 45 → 75; PM10 80 → 49/49·(80 − 51) + 51 = 80; SO2 10 ppb × 64.07/24.45 = 26.2 µg/m³ → 26
     # → 50/40·26 = 32.5 → 33. The AQI is the highest: 80 (PM10).
     np.testing.assert_array_equal(result.sub_index["so2"][:4], [33, 33, 33, 33])
@@ -114,7 +114,7 @@ def test_eight_hour_means_need_six_of_the_last_eight_hours():
     co[1, 3:8] = 1.0   # 5 of the last 8 hours
     co[1, 8:] = 1.0    # older hours do not count
     history = {"co": co, "pm25": _hours(45, 24, 2), "pm10": _hours(80, 24, 2)}
-    result = current_aqi("india_naqi", history)
+    result = compute_indexes("india_naqi", history)
     # 1 ppm → 1.1456 mg/m³ → 1.1 → 51
     np.testing.assert_array_equal(result.sub_index["co"], [51, np.nan])
     np.testing.assert_array_equal(result.aqi, [80, np.nan])
@@ -124,5 +124,5 @@ def test_eight_hour_means_need_six_of_the_last_eight_hours():
 def test_ammonia_in_ppb_counts_as_a_sub_index():
     # 100 ppb × 17.03/24.45 = 69.65 µg/m³ → 69 → 50/200·69 = 17.25 → 17
     history = {"nh3": _hours(100, 24), "pm25": _hours(45, 24), "pm10": _hours(80, 24)}
-    result = current_aqi("india_naqi", history)
+    result = compute_indexes("india_naqi", history)
     assert result.sub_index["nh3"][0] == 17 and result.aqi[0] == 80

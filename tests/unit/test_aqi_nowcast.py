@@ -105,3 +105,41 @@ def test_vectorised_nowcast_equals_scalar_on_random_data(pollutant):
 def test_vectorised_nowcast_accepts_fewer_hours_than_its_window():
     got, weights = nowcast_array("pm25", np.array([[20.0, 10.0, 40.0]]))
     assert got[0] == pytest.approx(20.0) and weights[0] == 0.5
+
+
+# --------------------------------------------------------------------------- NowCast → reported value and AQI
+
+def test_nowcast_aqi_reports_the_value_truncated_as_epa_does():
+    from core.aqi.nowcast import nowcast_aqi
+    pm25 = nowcast_aqi("pm25", [35.49, 35.49, 35.49])
+    assert (pm25.value, pm25.aqi, pm25.category) == (35.4, 100, 1)  # 35.49 truncates to 35.4, not 35.5 (USG)
+    assert nowcast_aqi("pm10", [154.9, 154.9]).value == 154.0
+    ozone = nowcast_aqi("o3", [70.9] * 8)
+    assert (ozone.value, ozone.aqi) == (70.0, 100)
+
+
+def test_nowcast_aqi_applies_the_one_hour_ozone_rule_like_the_live_map():
+    from core.aqi.nowcast import nowcast_aqi
+    # 8-h NowCast 0.210 ppm has no 8-h index; this hour's 0.210 ppm (≥ 0.125) gives the 1-hour table's 203.
+    assert nowcast_aqi("o3", [210] * 8).aqi == 203
+    # The same 8-h level with this hour missing has no index at all, and says why.
+    missing_hour = nowcast_aqi("o3", [None, 300, 300, 300])
+    assert missing_hour.aqi is None and missing_hour.category == -1 and "1-hour ozone value" in missing_hour.reason
+    # Below 0.125 ppm the hour does not count: the 8-h index stands (0.070 ppm → 100).
+    assert nowcast_aqi("o3", [70] * 8).aqi == 100
+
+
+def test_nowcast_aqi_reads_pm25_on_the_table_in_force_on_the_date():
+    from datetime import date
+
+    from core.aqi.nowcast import nowcast_aqi
+    hourly = [10.0, 10.0, 10.0]
+    assert nowcast_aqi("pm25", hourly).aqi == 53  # 2024 table: 9.1–35.4 is 51–100
+    assert nowcast_aqi("pm25", hourly, on=date(2024, 4, 16)).aqi == 42  # 2012 table: 0–12.0 is 0–50
+    assert nowcast_aqi("pm25", hourly, on=date(2024, 5, 6)).aqi == 53
+
+
+def test_nowcast_aqi_without_two_of_three_recent_hours():
+    from core.aqi.nowcast import NEEDS_RECENT, nowcast_aqi
+    result = nowcast_aqi("pm25", [None, None, 5.0, 5.0])
+    assert (result.value, result.aqi, result.category, result.reason) == (None, None, -1, NEEDS_RECENT)

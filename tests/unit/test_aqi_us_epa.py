@@ -201,3 +201,53 @@ def test_epa_sensor_correction_and_its_floor():
 def test_scale_steps_use_decimal_truncation():
     assert SCALES["pm25_24h"].steps(Decimal("35.4")) == 354
     assert SCALES["o3_8h"].steps(Decimal("0.0709")) == 70
+
+
+def test_sensitive_groups_are_named_only_above_100():
+    assert calculate("us_epa", "pm25_24h", "35.4")["sensitive_groups"] is None
+    assert calculate("us_epa", "pm25_24h", "35.4")["cautionary_statement"].startswith("Unusually sensitive people")
+    assert calculate("us_epa", "o3_8h", "0.071")["sensitive_groups"].startswith("People with lung disease")
+
+
+def test_epa_extended_sensor_correction_covers_smoke_levels():
+    # Linear below 570: 0.524·500 − 0.0862·50 + 5.75 = 263.44
+    assert epa_pm25_correction(500, 50) == pytest.approx(263.44)
+    # Quadratic from 611: 4.21e-4·1000² + 0.392·1000 + 3.44 = 816.44, whatever the humidity
+    assert epa_pm25_correction(1000, 20) == pytest.approx(816.44) == epa_pm25_correction(1000, 80)
+    # Blended between: at 590, w = 0.0244·590 − 13.9 = 0.496
+    w, linear, quadratic = 0.496, 0.524 * 590 - 0.0862 * 50 + 5.75, 4.21e-4 * 590**2 + 0.392 * 590 + 3.44
+    assert epa_pm25_correction(590, 50) == pytest.approx(w * quadratic + (1 - w) * linear)
+    # Continuous at both ends of the blend to within a microgram (the published coefficients are rounded)
+    for edge in (570.0, 611.0):
+        assert epa_pm25_correction(edge - 1e-9, 50) == pytest.approx(epa_pm25_correction(edge, 50), abs=1.0)
+    assert np.isnan(epa_pm25_correction(1000.0, float("nan")))
+
+
+def test_pm25_table_by_date():
+    from datetime import date
+
+    from core.aqi.us_epa import PM25_2024_FROM, pm25_scale
+    assert PM25_2024_FROM == date(2024, 5, 6)
+    old, new = pm25_scale(date(2024, 5, 5)), pm25_scale(date(2024, 5, 6))
+    assert old.evaluate(old.steps(Decimal("12.0")))[0] == 50 and new.evaluate(new.steps(Decimal("12.0")))[0] == 56
+    assert old.evaluate(old.steps(Decimal("150.4")))[0] == 200 and old.evaluate(old.steps(Decimal("500.4")))[0] == 500
+    assert pm25_scale() == new and pm25_scale(None, "pm25_1h").code == "pm25_1h"
+    assert calculate("us_epa", "pm25_24h", "12.0", on=date(2024, 4, 16))["aqi"] == 50
+
+
+def test_daily_ozone_uses_the_17_windows_beginning_7_to_23_local():
+    from datetime import date
+
+    import pandas as pd
+
+    from core.aqi.us_epa import daily_max_8h_ozone
+    hours = pd.date_range("2026-07-01T00:00", periods=48, freq="h", tz="America/New_York")
+    values = pd.Series(40.0, index=hours)
+    values[hours.hour < 7] = 100.0  # early-morning peak on both days
+    day = date(2026, 7, 1)
+    # Windows ending early on 1 July are not that day's; the 23:00 window reaches 06:00 on 2 July (7 hours of 100).
+    assert daily_max_8h_ozone(values, day, "America/New_York") == pytest.approx((40 + 7 * 100) / 8)
+    # The index may be in any zone: the windows are local clock hours.
+    assert daily_max_8h_ozone(values.tz_convert("UTC"), day, "America/New_York") == pytest.approx(92.5)
+    # A window needs 6 of its 8 hours.
+    assert daily_max_8h_ozone(values[:10], day, "America/New_York") is None

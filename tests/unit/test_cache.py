@@ -1,154 +1,18 @@
-"""The cache over a real Redis server that these tests start and stop on their own port."""
-import shutil
-import socket
-import subprocess
-import threading
-import time
-
+"""The cache without Redis: keys, the in-process backend, and switched off (the Redis backend: tests/services)."""
 import pytest
-import redis
 
 from core import cache as cache_module
-from core.cache import AppCache, hit_rates
-from core.metrics import LocalSink, MetricsStore
+from core.cache import AppCache
 from core.settings import load_settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A throwaway redis-server process on its own port."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-@pytest.fixture()
-def server():
-    srv = RedisServer()
-    srv.start()
-    yield srv
-    if srv.proc.poll() is None:
-        srv.stop()
-
-
-@pytest.fixture()
-def metrics(monkeypatch):
-    """Count this test's hits and misses on their own."""
-    store = MetricsStore(LocalSink())
-    monkeypatch.setattr(cache_module, "METRICS", store)
-    return store
-
-
-def _cache(server, **overrides) -> AppCache:
-    return AppCache(load_settings(redis_url=f"redis://127.0.0.1:{server.port}/0", **overrides))
-
-
-def test_second_read_is_a_hit_and_counted(server, metrics):
-    cache = _cache(server)
-    calls = []
-    for _ in range(3):
-        assert cache.get_or_compute("stations", ("cities",), lambda: calls.append(1) or ["Delhi"]) == ["Delhi"]
-    assert len(calls) == 1
-    rates = hit_rates(metrics.window(300))["stations"]
-    assert (rates["hits"], rates["misses"]) == (2, 1) and rates["hit_rate"] == pytest.approx(2 / 3)
-
-
-def test_keys_carry_the_namespace_and_format_version(server):
+def test_keys_carry_the_namespace_and_format_version():
     assert AppCache.key("current_aqi", "us_epa", None) == f"v{cache_module.FORMAT_VERSION}:current_aqi:us_epa:*"
     with pytest.raises(ValueError, match="namespace"):
         AppCache.key("nope", 1)
 
 
-def test_entries_expire_after_their_namespace_ttl(server, metrics):
-    cache = _cache(server, ttl_weather=1)
-    calls = []
-    cache.get_or_compute("weather", ("x",), lambda: calls.append(1) or 1)
-    ttl = redis.Redis(port=server.port).pttl(f"aqi:cache:{AppCache.key('weather', 'x')}")
-    assert 0 < ttl <= 2000  # kept twice the TTL for serving stale while one worker refreshes
-
-
-def test_a_missing_hot_key_is_computed_once_under_load(server, metrics):
-    cache = _cache(server)
-    calls = []
-    release = threading.Event()
-
-    def slow():
-        calls.append(1)
-        release.wait(5)
-        return "value"
-
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("spatial", ("k",), slow)))
-               for _ in range(8)]
-    for t in threads:
-        t.start()
-    time.sleep(0.2)  # let every thread reach the cache before the one computing finishes
-    release.set()
-    for t in threads:
-        t.join(10)
-    assert results == ["value"] * 8
-    assert len(calls) == 1
-
-
-def test_a_stale_value_is_served_while_one_worker_refreshes(server, metrics, monkeypatch):
-    cache = _cache(server, ttl_forecast=60)
-    cache.get_or_compute("forecast", ("s1",), lambda: "old")
-    key = AppCache.key("forecast", "s1")
-    cache.backend.set(key, (time.time() - 1, "old"), timeout=60)  # fresh_until in the past: stale
-    lock = cache._lock(key)  # another worker is refreshing it
-    assert cache.get_or_compute("forecast", ("s1",), lambda: "new") == "old"
-    cache._unlock(key, lock)
-    assert cache.get_or_compute("forecast", ("s1",), lambda: "new") == "new"
-
-
-def test_delete_drops_only_the_named_entries(server, metrics):
-    cache = _cache(server)
-    cache.get_or_compute("current_aqi", ("us_epa", "Delhi"), lambda: 1)
-    cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 2)
-    cache.delete("current_aqi", ("us_epa", "Delhi"))
-    assert cache.get_or_compute("current_aqi", ("us_epa", "Delhi"), lambda: 10) == 10
-    assert cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 20) == 2
-
-
-def test_losing_redis_falls_back_to_the_database_and_recovers(server, metrics, monkeypatch):
-    monkeypatch.setattr(cache_module, "RETRY_AFTER_S", 0.3)
-    cache = _cache(server)
-    assert cache.get_or_compute("stations", ("cities",), lambda: "from db") == "from db"
-    server.stop()
-    assert cache.get_or_compute("stations", ("cities",), lambda: "db again") == "db again"
-    assert not cache.is_up()
-    assert cache.get_or_compute("stations", ("cities",), lambda: "db, breaker open") == "db, breaker open"
-    server.start()
-    time.sleep(0.35)
-    assert cache.is_up()
-    assert cache.get_or_compute("stations", ("cities",), lambda: "fresh") == "fresh"  # Redis restarted empty
-    assert cache.get_or_compute("stations", ("cities",), lambda: "unused") == "fresh"
-    assert hit_rates(metrics.window(300))["stations"]["bypassed"] >= 1
-
-
-def test_in_process_backend_without_redis(metrics):
+def test_in_process_backend_without_redis(cache_metrics):
     cache = AppCache(load_settings(redis_url=""))
     assert cache.backend_name == "in-process"
     calls = []
@@ -157,7 +21,7 @@ def test_in_process_backend_without_redis(metrics):
     assert len(calls) == 1
 
 
-def test_a_disabled_cache_always_computes(metrics):
+def test_a_disabled_cache_always_computes(cache_metrics):
     cache = AppCache(load_settings(cache_enabled=False))
     calls = []
     for _ in range(3):

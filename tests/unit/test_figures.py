@@ -1,7 +1,7 @@
 """Pure figure builders, without a browser."""
 import pandas as pd
 
-from core.aqi.current import categories
+from core.aqi.engine import categories
 from dashboard.figures import (NO_DATA, category_of, convex_hull, fit_view, history_figure, map_figure,
                                text_color)
 

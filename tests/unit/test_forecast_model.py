@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import settings as settings_module
-from core.forecast import ModelUnavailable, features as F, model_status, predictor
+from core.forecast import ModelSlot, ModelUnavailable
+from core.forecast import features as F
 from core.forecast.demo import simulated_history, tiny_model
 from core.forecast.training import time_split
+from core.settings import load_settings
 
 
 @pytest.fixture(scope="module")
@@ -17,17 +18,9 @@ def model_dir(tmp_path_factory):
     return directory
 
 
-@pytest.fixture()
-def use_models(monkeypatch):
-    """Point the forecast settings at a directory for one test."""
-    def use(directory):
-        monkeypatch.setenv("AQI_FORECAST_MODEL_DIR", str(directory))
-        settings_module.get_settings.cache_clear()
-        predictor.reset()
-    yield use
-    monkeypatch.delenv("AQI_FORECAST_MODEL_DIR", raising=False)
-    settings_module.get_settings.cache_clear()
-    predictor.reset()
+def models_in(directory) -> ModelSlot:
+    """The model slot of settings pointing at a directory."""
+    return ModelSlot(load_settings(environment="test", forecast_model_dir=str(directory)))
 
 
 def test_training_targets_all_lie_before_the_split_and_held_out_after():
@@ -80,9 +73,8 @@ def test_save_and_load_round_trip_keeps_weights_normalisation_and_card(model_dir
     assert not np.allclose(fresh([x, s]).numpy(), model([x, s]).numpy())
 
 
-def test_predictor_gives_ordered_non_negative_quantiles_for_every_station(model_dir, use_models):
-    use_models(model_dir)
-    p = predictor.get_predictor()
+def test_predictor_gives_ordered_non_negative_quantiles_for_every_station(model_dir):
+    p = models_in(model_dir).get()
     history = simulated_history(4, 6)
     inputs = F.normalised_inputs(history.values, p.norm)
     x = F.windows(inputs, np.full(6, len(history.hours) - 1), np.arange(6))
@@ -93,9 +85,8 @@ def test_predictor_gives_ordered_non_negative_quantiles_for_every_station(model_
                                atol=1e-3)
 
 
-def test_lru_cache_key_includes_the_model_version(model_dir, use_models):
-    use_models(model_dir)
-    p = predictor.get_predictor()
+def test_lru_cache_key_includes_the_model_version(model_dir):
+    p = models_in(model_dir).get()
     key = p.cache_key(7, "2026-11-20T12:00:00+00:00")
     assert key == (7, "2026-11-20T12:00:00+00:00", "20260101000000")
     p.remember(key, np.zeros(1))
@@ -103,21 +94,21 @@ def test_lru_cache_key_includes_the_model_version(model_dir, use_models):
     assert p.cached(key) is not None and p.cached(other) is None
 
 
-def test_missing_model_raises_model_unavailable_and_status_says_missing(tmp_path, use_models):
-    use_models(tmp_path)
-    status = model_status()
+def test_missing_model_raises_model_unavailable_and_status_says_missing(tmp_path):
+    models = models_in(tmp_path)
+    status = models.status()
     assert status["status"] == "missing" and status["version"] is None
     assert "python app.py train" in status["message"]
     with pytest.raises(ModelUnavailable, match="python app.py train"):
-        predictor.get_predictor()
+        models.get()
 
 
-def test_corrupt_model_raises_model_unavailable_and_status_says_corrupt(model_dir, tmp_path, use_models):
+def test_corrupt_model_raises_model_unavailable_and_status_says_corrupt(model_dir, tmp_path):
     (tmp_path / "forecast-20260101000000.json").write_text((model_dir / "forecast-20260101000000.json").read_text())
     (tmp_path / "forecast-20260101000000.weights.h5").write_bytes(b"not an HDF5 file")
-    use_models(tmp_path)
-    status = model_status()
+    models = models_in(tmp_path)
+    status = models.status()
     assert status["status"] == "corrupt" and status["version"] == "20260101000000"
     assert "python app.py train" in status["message"]
     with pytest.raises(ModelUnavailable, match="cannot be loaded"):
-        predictor.get_predictor()
+        models.get()

@@ -1,4 +1,4 @@
-"""OpenAQ archive and AirNow hourly file importers, on fixtures in the real formats."""
+"""OpenAQ archive and AirNow file parsers, on real files (tests/fixtures/README.md) and lines copied from them."""
 
 import gzip
 import shutil
@@ -8,22 +8,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.ingest.importers import (
-    ImportedStation,
-    ImportFormatError,
-    Rejected,
-    parse_file,
-)
+from core.ingest.airnow import area_zone, fixed_zone
+from core.ingest.files import parse_file
+from core.ingest.tabular import ImportedStation, ImportFormatError, Rejected
 from core.parameters import QUALITY_VALID, UNITS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 OPENAQ_CSV = FIXTURES / "openaq_location-2178-20240101.csv"  # Albuquerque, -07:00, gases in ppm
 OPENAQ_GZ = FIXTURES / "openaq_location-8118-20240101.csv.gz"  # New Delhi, +05:30, quoted, gases in µg/m³
-AIRNOW_DAT = FIXTURES / "airnow_HourlyData_2026112622.dat"
+OPENAQ_DOCS = FIXTURES / "openaq_location-2178-20230222.docs-excerpt.csv"  # real rows from OpenAQ's docs
+AIRNOW = FIXTURES / "airnow"
+AIRNOW_DAT = AIRNOW / "HourlyData_2024041611.dat"
+AIRNOW_SITES = AIRNOW / "monitoring_site_locations.dat"
+AIRNOW_AQOBS = AIRNOW / "HourlyAQObs_2024041611.dat"
 
 HEADER = "location_id,sensors_id,location,datetime,lat,lon,parameter,units,value"
 ROW = "2178,3920,Del Norte-2178,2024-01-01T{hour}:00:00-07:00,35.1353,-106.584702,{parameter},{unit},{value}"
-AIRNOW_ROW = "11/26/26|{time}|060371103|Los Angeles - N. Main|-8|{parameter}|{unit}|{value}|South Coast AQMD"
+# A real HourlyData line (2024-04-16 11:00 UTC) with its fields opened up.
+AIRNOW_ROW = "04/16/24|{time}|000020104|CHARLOTTETOWN|-4|{parameter}|{unit}|{value}|Canada-Prince Edward Island1"
 
 
 def write(tmp_path: Path, name: str, lines: list[str], newline: str = "\n") -> Path:
@@ -105,11 +107,12 @@ def test_openaq_gzip_with_quoted_fields_is_read():
 
 def test_openaq_gas_in_micrograms_is_converted_at_25_celsius():
     result = parse_file(OPENAQ_GZ)
-    assert values(result, "openaq-8118", "no2") == [pytest.approx(46.01 * 24.45 / 46.01)]
+    # -3.0 µg/m³ is instrument noise: kept, converted like any value
+    assert values(result, "openaq-8118", "no2") == [pytest.approx(24.45), pytest.approx(-3.0 * 24.45 / 46.01, abs=1e-6)]
     assert values(result, "openaq-8118", "so2") == [pytest.approx(12.5 * 24.45 / 64.07, abs=1e-6)]
     assert values(result, "openaq-8118", "co") == [pytest.approx(1145.6 * 24.45 / 28.01 / 1000, abs=1e-6)]
     assert result.conversions == [
-        "no2: 1 value converted from µg/m³ to ppb at 25 °C, 1 atm",
+        "no2: 2 values converted from µg/m³ to ppb at 25 °C, 1 atm",
         "so2: 1 value converted from µg/m³ to ppb at 25 °C, 1 atm",
         "co: 1 value converted from µg/m³ to ppm at 25 °C, 1 atm",
     ]
@@ -118,7 +121,6 @@ def test_openaq_gas_in_micrograms_is_converted_at_25_celsius():
 def test_openaq_impossible_values_are_rejected_with_their_line_numbers():
     result = parse_file(OPENAQ_CSV)
     assert result.rejected == [
-        Rejected(9, "pm25 value -5.0 µg/m³ is negative"),
         Rejected(12, "co value 900 ppm exceeds the physical maximum 200 ppm"),
         Rejected(16, "unit 'ppb' makes no sense for pm25"),
         Rejected(17, "pm10 value 'n/a' is not a number"),
@@ -129,6 +131,25 @@ def test_openaq_physical_maximum_applies_after_conversion(tmp_path):
     path = write(tmp_path, "openaq_high.csv", [HEADER, openaq_row(parameter="o3", unit="ppm", value="1.5")])
     (rejected,) = parse_file(path).rejected
     assert rejected == Rejected(2, "o3 value 1.5 ppm (= 1500 ppb) exceeds the physical maximum 1000 ppb")
+
+
+def test_openaq_small_negative_values_are_kept_as_instrument_noise():
+    assert values(parse_file(OPENAQ_CSV), "openaq-2178", "pm25") == [8.2, -5.0]
+
+
+def test_openaq_value_below_the_noise_floor_is_rejected(tmp_path):
+    path = write(tmp_path, "openaq_low.csv", [HEADER, openaq_row(value="-500")])
+    assert parse_file(path).rejected == [
+        Rejected(2, "pm25 value -500 µg/m³ is below -20 µg/m³, the floor of instrument noise")]
+
+
+def test_openaq_docs_excerpt_hour_ends_become_utc_hour_starts():
+    result = parse_file(OPENAQ_DOCS)
+    m = result.measurements
+    # 2023-02-22T01:00-07:00 ends the hour 07:00–08:00Z; the day's 14 rows are 14 consecutive hours of pm10.
+    assert list(m["ts"]) == list(pd.date_range("2023-02-22T07:00Z", periods=14, freq="h"))
+    assert m["value"].tolist()[:3] == [14.0, 4.0, 7.0] and set(m["parameter"]) == {"pm10"}
+    assert (result.rejected, result.skipped) == ([], {})
 
 
 def test_openaq_nan_value_is_rejected(tmp_path):
@@ -150,7 +171,7 @@ def test_openaq_duplicate_hour_keeps_the_last_row():
 
 
 def test_every_line_is_a_measurement_a_skip_or_a_rejection():
-    for path in (OPENAQ_CSV, OPENAQ_GZ, AIRNOW_DAT):
+    for path in (OPENAQ_CSV, OPENAQ_GZ, OPENAQ_DOCS, AIRNOW_DAT):
         result = parse_file(path)
         assert accounted_for(result) == result.lines_read
 
@@ -166,17 +187,17 @@ def test_openaq_plain_csv_and_gzip_give_the_same_result(tmp_path):
 
 def test_openaq_windows_line_endings_and_bom_are_read(tmp_path):
     path = tmp_path / "openaq_crlf.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + f"{HEADER}\r\n{openaq_row()}\r\n{openaq_row('02', value='-1')}\r\n".encode())
+    path.write_bytes(b"\xef\xbb\xbf" + f"{HEADER}\r\n{openaq_row()}\r\n{openaq_row('02', value='-99')}\r\n".encode())
     result = parse_file(path)
     assert values(result, "openaq-2178", "pm25") == [8.2]
-    assert result.rejected == [Rejected(3, "pm25 value -1 µg/m³ is negative")]
+    assert result.rejected == [Rejected(3, "pm25 value -99 µg/m³ is below -20 µg/m³, the floor of instrument noise")]
 
 
 def test_openaq_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
     multiline = '2178,3919,"Del Norte\n2178",2024-01-01T02:00:00-07:00,35.1353,-106.584702,pm10,µg/m³,3.0'
-    path = write(tmp_path, "openaq_odd.csv", [HEADER, openaq_row(), "", multiline, openaq_row("03", value="-2")])
+    path = write(tmp_path, "openaq_odd.csv", [HEADER, openaq_row(), "", multiline, openaq_row("03", value="-200")])
     result = parse_file(path)
-    assert result.rejected == [Rejected(6, "pm25 value -2 µg/m³ is negative")]
+    assert result.rejected == [Rejected(6, "pm25 value -200 µg/m³ is below -20 µg/m³, the floor of instrument noise")]
     assert result.skipped == {"blank line": 1}
     assert accounted_for(result) == result.lines_read == 4
 
@@ -238,112 +259,196 @@ def test_unreadable_gzip_is_a_format_error(tmp_path):
         parse_file(path)
 
 
-# --------------------------------------------------------------------------- AirNow
+# --------------------------------------------------------------------------- AirNow HourlyData
 
 
-def test_airnow_local_standard_time_minus_gmt_offset_is_utc():
-    m = parse_file(AIRNOW_DAT).measurements
-    ts = dict(zip(m["station_code"], m["ts"]))
-    assert ts["airnow-060371103"] == pd.Timestamp("2026-11-26T22:00:00Z")  # 14:00 at -8
-    assert ts["airnow-360610135"] == pd.Timestamp("2026-11-26T19:00:00Z")  # 14:00 at -5
-    assert ts["airnow-000010102"] == pd.Timestamp("2026-11-26T17:00:00Z")  # 14:00 at -3.5 is 17:30Z
+def airnow_line(time="11:00", parameter="PM2.5", unit="UG/M3", value="3.5") -> str:
+    return AIRNOW_ROW.format(time=time, parameter=parameter, unit=unit, value=value)
+
+
+def test_airnow_hourly_data_times_are_utc_hour_starts_whatever_the_site_offset():
+    result = parse_file(AIRNOW_DAT)
+    stations = {s.code: s for s in result.stations}
+    # Every site of the file named ...2024041611 is stamped 11:00 UTC, from -8 h (Castlegar) to +8 h (Kuala Lumpur).
+    assert set(result.measurements["ts"]) == {pd.Timestamp("2024-04-16T11:00Z")}
+    assert stations["airnow-000103502"].utc_offset_hours == -8.0
+    assert stations["airnow-458MY1010001"].utc_offset_hours == 8.0
 
 
 def test_airnow_pollutants_are_mapped_and_kept_in_storage_units():
     result = parse_file(AIRNOW_DAT)
     assert result.source == "airnow"
-    assert values(result, "airnow-060371103", "pm25") == [12.3]
-    assert values(result, "airnow-060371103", "o3") == [31.0]
-    assert values(result, "airnow-060371103", "no2") == [18.4]
-    assert values(result, "airnow-060371103", "co") == [0.41]
-    assert values(result, "airnow-360610135", "so2") == [1.2]
+    assert values(result, "airnow-000020104", "pm25") == [3.5]
+    assert values(result, "airnow-000020104", "o3") == [24.0]
+    assert values(result, "airnow-000020104", "no2") == [0.7]
+    assert values(result, "airnow-000020104", "so2") == [0.0]
+    assert values(result, "airnow-240270006", "co") == [0.2]
     assert result.conversions == []
+
+
+def test_airnow_aqsids_stay_strings_with_leading_zeros_and_letters():
+    codes = {s.code for s in parse_file(AIRNOW_DAT).stations}
+    assert {"airnow-000020104", "airnow-840TT1820013", "airnow-458MY1010001"} <= codes
+    assert len(codes) == 91
+
+
+def test_airnow_negative_readings_are_kept_as_published():
+    result = parse_file(AIRNOW_DAT)
+    assert values(result, "airnow-840060199998", "pm25") == [-4.0]
+    assert values(result, "airnow-840TT1820013", "pm25") == [-1.0]
+    assert values(result, "airnow-510870014", "so2") == [-0.2]
+    assert result.rejected == []
+
+
+def test_airnow_reading_below_the_noise_floor_is_rejected(tmp_path):
+    result = parse_file(write(tmp_path, "airnow_low.dat", [airnow_line(), airnow_line(parameter="OZONE", unit="PPB",
+                                                                                       value="-500")]))
+    assert result.rejected == [Rejected(2, "o3 value -500 ppb is below -10 ppb, the floor of instrument noise")]
 
 
 def test_airnow_stations_carry_name_and_offset_but_no_coordinates():
     stations = {s.code: s for s in parse_file(AIRNOW_DAT).stations}
-    assert stations["airnow-060371103"] == ImportedStation(
-        code="airnow-060371103", name="Los Angeles - N. Main", lat=None, lon=None,
-        utc_offset_hours=-8.0, source="airnow",
-    )
-    assert stations["airnow-000010102"].utc_offset_hours == -3.5
-    assert "airnow-840020900040" not in stations  # its only reading was rejected
+    assert stations["airnow-000020104"] == ImportedStation(
+        code="airnow-000020104", name="CHARLOTTETOWN", lat=None, lon=None, utc_offset_hours=-4.0, source="airnow")
 
 
-def test_airnow_minus_999_is_missing_not_impossible():
+def test_airnow_latin1_site_names_are_read():
+    stations = {s.code: s for s in parse_file(AIRNOW_DAT).stations}
+    assert stations["airnow-000051501"].name == "Saint-Zéphirin-de-Co"  # AirNow cuts names at 20 characters
+
+
+def test_airnow_weather_and_other_parameters_are_skipped_and_counted():
     result = parse_file(AIRNOW_DAT)
-    assert result.skipped["missing value (-999)"] == 2
-    assert all("-999" not in r.reason for r in result.rejected)
-
-
-def test_airnow_non_pollutant_parameters_are_skipped_and_counted():
-    skipped = parse_file(AIRNOW_DAT).skipped
-    assert {k: v for k, v in skipped.items() if k.startswith("parameter")} == {
-        "parameter TEMP": 1, "parameter RHUM": 1, "parameter WS": 1, "parameter NOX": 1,
+    assert result.skipped == {
+        "parameter NO": 16, "parameter NOX": 10, "parameter NOY": 2, "parameter TEMP": 24, "parameter RHUM": 15,
+        "parameter WS": 22, "parameter WD": 21, "parameter RWS": 14, "parameter RWD": 15, "parameter BARPR": 11,
+        "parameter PRECIP": 4, "parameter SRAD": 8, "parameter PMC": 4, "parameter BC": 1,
     }
+    assert result.lines_read == 370 == accounted_for(result)
 
 
-def test_airnow_impossible_values_are_rejected_with_their_line_numbers():
-    assert parse_file(AIRNOW_DAT).rejected == [
-        Rejected(14, "o3 value -2 ppb is negative"),
-        Rejected(15, "pm25 value 2500 µg/m³ exceeds the physical maximum 2000 µg/m³"),
-    ]
+def test_airnow_reading_stamped_in_the_future_is_rejected(tmp_path):
+    path = write(tmp_path, "airnow_future.dat", [airnow_line("11:00"), airnow_line("13:00")])
+    result = parse_file(path, now=pd.Timestamp("2024-04-16T11:20Z").to_pydatetime())
+    assert result.rejected == [Rejected(2, "pm25 reading stamped 2024-04-16T13:00Z is more than an hour ahead of "
+                                           "now (2024-04-16T11:20Z)")]
+    assert values(result, "airnow-000020104", "pm25") == [3.5]
 
 
-def test_airnow_duplicate_hour_keeps_the_last_row():
-    result = parse_file(AIRNOW_DAT)  # CCNY PM2.5 sent twice, 9.8 then 10.1
-    assert values(result, "airnow-360610135", "pm25") == [10.1]
+def test_airnow_the_next_hour_is_not_the_future(tmp_path):
+    path = write(tmp_path, "airnow_next.dat", [airnow_line("12:00")])
+    assert parse_file(path, now=pd.Timestamp("2024-04-16T11:20Z").to_pydatetime()).rejected == []
+
+
+def test_airnow_duplicate_hour_keeps_the_last_row(tmp_path):
+    result = parse_file(write(tmp_path, "airnow_dup.dat", [airnow_line(value="3.5"), airnow_line(value="4.1")]))
+    assert values(result, "airnow-000020104", "pm25") == [4.1]
     assert result.skipped["duplicate hour"] == 1
 
 
 def test_airnow_co_in_ppb_is_converted_to_ppm(tmp_path):
-    path = write(tmp_path, "airnow_co.dat", [AIRNOW_ROW.format(time="14:00", parameter="CO", unit="PPB", value="410")])
-    result = parse_file(path)
-    assert values(result, "airnow-060371103", "co") == [0.41]
+    result = parse_file(write(tmp_path, "airnow_co.dat", [airnow_line(parameter="CO", unit="PPB", value="410")]))
+    assert values(result, "airnow-000020104", "co") == [0.41]
     assert result.conversions == ["co: 1 value converted from ppb to ppm (÷1000)"]
 
 
 def test_airnow_ppb_for_particles_is_rejected(tmp_path):
-    path = write(tmp_path, "airnow_pm_ppb.dat", [AIRNOW_ROW.format(time="14:00", parameter="PM10", unit="PPB", value="12")])
+    path = write(tmp_path, "airnow_pm_ppb.dat", [airnow_line(parameter="PM10", unit="PPB", value="12")])
     assert parse_file(path).rejected == [Rejected(1, "unit 'PPB' makes no sense for pm10")]
 
 
 def test_airnow_non_numeric_value_is_rejected_not_fatal(tmp_path):
-    lines = [AIRNOW_ROW.format(time="14:00", parameter="OZONE", unit="PPB", value=v) for v in ("31", "N/A")]
+    lines = [airnow_line(parameter="OZONE", unit="PPB", value=v) for v in ("31", "N/A")]
     result = parse_file(write(tmp_path, "airnow_text.dat", lines))
     assert result.rejected == [Rejected(2, "o3 value 'N/A' is not a number")]
     assert len(result.measurements) == 1
 
 
-def test_airnow_line_with_wrong_field_count_names_the_line(tmp_path):
-    lines = [AIRNOW_ROW.format(time="14:00", parameter="OZONE", unit="PPB", value="31")] * 2
-    lines.append("11/26/26|14:00|060371103|Los Angeles - N. Main|-8|OZONE|PPB|31")
+def test_airnow_truncated_file_names_the_line(tmp_path):
+    data = AIRNOW_DAT.read_bytes()
+    cut = data[: data.index(b"\r\n", 5000) - 12]  # a download cut short in the data source of a line
+    path = tmp_path / AIRNOW_DAT.name
+    path.write_bytes(cut)
+    line = cut.count(b"\n") + 1
+    with pytest.raises(ImportFormatError, match=rf"HourlyData_2024041611.dat, line {line}: the file ends in the "
+                                                r"middle of a line \(truncated\)") as err:
+        parse_file(path)
+    assert err.value.line == line
+
+
+def test_airnow_garbled_line_names_the_line(tmp_path):
+    lines = AIRNOW_DAT.read_bytes().decode("latin-1").splitlines()
+    lines[40] = lines[40].replace("|", ";", 3)
+    with pytest.raises(ImportFormatError, match=r"line 41: expected 9 fields, found 6"):
+        parse_file(write(tmp_path, "HourlyData_2024041611.dat", lines))
+
+
+def test_airnow_line_with_too_few_fields_names_the_line(tmp_path):
+    lines = [airnow_line(), airnow_line(), "04/16/24|11:00|000020104|CHARLOTTETOWN|-4|OZONE|PPB|24"]
     with pytest.raises(ImportFormatError, match=r"line 3: expected 9 fields, found 8") as err:
         parse_file(write(tmp_path, "airnow_short.dat", lines))
     assert err.value.line == 3
 
 
 def test_airnow_unparseable_date_names_the_line(tmp_path):
-    lines = [
-        AIRNOW_ROW.format(time="14:00", parameter="OZONE", unit="PPB", value="31"),
-        AIRNOW_ROW.format(time="14:00", parameter="OZONE", unit="PPB", value="31").replace("11/26/26", "26/11/26"),
-    ]
-    with pytest.raises(ImportFormatError, match=r"line 2: unparseable date and time '26/11/26 14:00'"):
+    lines = [airnow_line(), airnow_line().replace("04/16/24", "16/04/24")]
+    with pytest.raises(ImportFormatError, match=r"line 2: unparseable date and time '16/04/24 11:00'"):
         parse_file(write(tmp_path, "airnow_date.dat", lines))
 
 
 def test_airnow_unparseable_gmt_offset_names_the_line(tmp_path):
-    line = AIRNOW_ROW.format(time="14:00", parameter="OZONE", unit="PPB", value="31").replace("|-8|", "|PST|")
-    with pytest.raises(ImportFormatError, match=r"line 1: unparseable GMT offset 'PST'"):
-        parse_file(write(tmp_path, "airnow_offset.dat", [line]))
+    with pytest.raises(ImportFormatError, match=r"line 1: unparseable GMT offset 'AST'"):
+        parse_file(write(tmp_path, "airnow_offset.dat", [airnow_line().replace("|-4|", "|AST|")]))
 
 
-def test_airnow_windows_1252_site_names_are_read(tmp_path):
-    path = tmp_path / "airnow_latin.dat"
-    path.write_bytes("11/26/26|14:00|000055001|Montréal|-5|PM2.5|UG/M3|7|Environnement Québec\r\n".encode("cp1252"))
-    result = parse_file(path)
-    assert result.stations[0].name == "Montréal"
-    assert values(result, "airnow-000055001", "pm25") == [7.0]
+# --------------------------------------------------------------------------- AirNow site locations, HourlyAQObs
+
+
+def test_site_locations_give_one_station_per_site_with_its_metadata():
+    result = parse_file(AIRNOW_SITES)
+    stations = {s.code: s for s in result.stations}
+    assert (len(stations), result.lines_read) == (91, 409)
+    assert stations["airnow-484391006"] == ImportedStation(
+        code="airnow-484391006", name="Haws Athletic Center C310", lat=32.7592, lon=-97.3414, utc_offset_hours=-6.0,
+        source="airnow", active=True, agency="Texas Commission on Environmental Quality", country="US", state="TX",
+        county="TARRANT", msa="Dallas-Fort Worth-Arlington, TX", area="Dallas-Fort Worth-Arlington, TX",
+        timezone="America/Chicago")
+    assert result.measurements.empty
+
+
+def test_site_locations_group_sites_without_msa_by_county_and_state():
+    stations = {s.code: s for s in parse_file(AIRNOW_SITES).stations}
+    assert (stations["airnow-840390090003"].area, stations["airnow-840390090003"].timezone) == (
+        "Athens, OH", "America/New_York")
+    assert (stations["airnow-000107100"].area, stations["airnow-000107100"].timezone) == (
+        "British Columbia, CA", "America/Vancouver")
+    assert stations["airnow-458MY1010001"].timezone == "Etc/GMT-8"  # +8 h, a State Department monitor
+
+
+def test_hourly_aqobs_gives_coordinates_values_and_airnow_aqi():
+    result = parse_file(AIRNOW_AQOBS)
+    stations = {s.code: s for s in result.stations}
+    assert (stations["airnow-000020104"].lat, stations["airnow-000020104"].lon) == (46.2406, -63.1306)
+    assert values(result, "airnow-000020104", "pm25") == [3.5]
+    assert values(result, "airnow-000020104", "o3") == [24.0]
+    aqi = result.published_aqi
+    mine = aqi[aqi.station_code == "airnow-000020104"].set_index("parameter")["aqi"].to_dict()
+    assert mine == {"pm25": 15, "o3": 22, "no2": 0}
+    assert set(aqi["ts"]) == {pd.Timestamp("2024-04-16T11:00Z")}
+    assert stations["airnow-80011G007"].name == "Estación CICEG"  # this file is UTF-8
+
+
+@pytest.mark.parametrize("offset, zone", [(-5, "Etc/GMT+5"), (8, "Etc/GMT-8"), (0, "UTC"), (5.5, "Asia/Kolkata"),
+                                          (5.75, "Asia/Kathmandu")])
+def test_fixed_offsets_are_named_with_posix_signs(offset, zone):
+    assert fixed_zone(offset) == zone
+
+
+def test_area_zones_follow_the_country_and_its_exceptions():
+    assert area_zone(-7, "US", "AZ") == "America/Phoenix"
+    assert area_zone(-7, "US", "CO") == "America/Denver"
+    assert area_zone(-6, "CA", "SASKATCHEWAN") == "America/Regina"
+    assert area_zone(-6, "GT", None) == "Etc/GMT+6"
 
 
 # --------------------------------------------------------------------------- detection
@@ -356,14 +461,14 @@ def test_unknown_format_is_a_format_error(tmp_path):
 
 
 def test_empty_file_is_a_format_error(tmp_path):
-    path = tmp_path / "HourlyData_2026112614.dat"
+    path = tmp_path / "HourlyData_2024041614.dat"
     path.write_bytes(b"")
     with pytest.raises(ImportFormatError, match="empty"):
         parse_file(path)
 
 
 def test_format_is_detected_from_content_not_extension(tmp_path):
-    dat = tmp_path / "HourlyData_2026112622.txt"
+    dat = tmp_path / "HourlyData_2024041611.txt"
     shutil.copy(AIRNOW_DAT, dat)
     assert parse_file(dat).source == "airnow"
     assert parse_file(str(OPENAQ_CSV)).source == "openaq"  # str paths work too

@@ -1,8 +1,9 @@
-"""Readiness checks against the real local Redis and a port where nothing listens."""
+"""Readiness checks without a running service: no Redis URL, a port where nothing listens, SQLite, no model."""
 import socket
 
 from core import readiness
-from tests.conftest import TEST_REDIS_URL
+from core.forecast import ModelSlot
+from core.settings import load_settings
 
 
 def _free_port() -> int:
@@ -13,10 +14,6 @@ def _free_port() -> int:
 
 def test_cache_is_in_process_without_redis_url():
     assert readiness.cache("") == {"status": "ok", "backend": "in-process"}
-
-
-def test_cache_reports_a_live_redis():
-    assert readiness.cache(TEST_REDIS_URL) == {"status": "ok", "backend": "redis"}
 
 
 def test_cache_reports_redis_down_without_raising():
@@ -33,3 +30,9 @@ def test_database_reports_ok_with_revision(sqlite_engine):
     config.set_main_option("script_location", str(MIGRATIONS))
     report = readiness.database(sqlite_engine)
     assert report == {"status": "ok", "dialect": "sqlite", "revision": ScriptDirectory.from_config(config).get_current_head()}
+
+
+def test_a_missing_model_is_reported_down_with_what_to_do(tmp_path):
+    report = readiness.model(ModelSlot(load_settings(environment="test", forecast_model_dir=str(tmp_path))))
+    assert report["status"] == "down" and report["model"] == "missing" and report["version"] is None
+    assert "python app.py train" in report["message"]

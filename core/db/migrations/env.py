@@ -2,8 +2,6 @@
 from alembic import context
 
 from core.db.models import Base
-from core.jobs.models import JobRun  # noqa: F401  (registers the table)
-from core.users import User  # noqa: F401
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)

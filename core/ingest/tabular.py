@@ -1,8 +1,8 @@
-"""Shared result types, unit conversion and validation for the OpenAQ and AirNow file importers.
+"""Shared tabular parsing for the file formats: result types, reading, units, validation, assembly.
 
-`parse_file(path)` reads a file, detects its format and hands it to `openaq` or `airnow`.
-Those modules only turn their layout into row arrays; everything they have in common
-(parameter filter, missing values, units, impossible values, duplicates, the result) lives here.
+The format modules (`airnow`, `openaq`) turn their layout into row arrays and call `assemble`;
+everything they have in common (parameter filter, missing values, units, impossible values,
+future hours, duplicates, the result) lives here. `core.ingest.files` picks the format.
 """
 
 from __future__ import annotations
@@ -14,38 +14,53 @@ import warnings
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from core.parameters import (
-    MOLAR_VOLUME_25C,
-    MOLECULAR_WEIGHT,
-    PHYSICAL_MAX,
-    POLLUTANTS,
-    QUALITY_VALID,
-    UNITS,
-)
+from core.aqi import AQIError
+from core.aqi import units as aqi_units
+from core.parameters import PHYSICAL_MAX, POLLUTANTS, QUALITY_VALID, UNITS
 
 MEASUREMENT_COLUMNS = ("station_code", "parameter", "ts", "value", "unit", "quality")
+PUBLISHED_AQI_COLUMNS = ("station_code", "parameter", "ts", "aqi")
 TS_DTYPE = "datetime64[us, UTC]"
+
+# Readings a little below zero are instrument noise around a clean-air zero and are kept as they are:
+# AirNow publishes them (1.6 % of PM2.5 hours on 2024-04-16, down to -4.6 µg/m³) and its NowCast uses
+# them. Below these floors (storage units) a value is an instrument fault, not air, and is rejected.
+NOISE_FLOOR: dict[str, float] = {"pm25": -20.0, "pm10": -50.0, "o3": -10.0, "no2": -10.0, "so2": -10.0,
+                                 "co": -0.5}
+# A reading stamped further ahead of now than this is rejected: no instrument reports the future.
+FUTURE_TOLERANCE = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class ImportedStation:
+    """A site as a file describes it; None where the file says nothing (HourlyData has no coordinates)."""
+
     code: str  # "openaq-<location_id>" / "airnow-<AQSID>"
     name: str
     lat: float | None
     lon: float | None
-    utc_offset_hours: float | None
+    utc_offset_hours: float | None  # the site's local standard time, information only
     source: str  # "openaq" | "airnow"
+    active: bool | None = None
+    agency: str | None = None
+    country: str | None = None
+    state: str | None = None
+    county: str | None = None
+    msa: str | None = None
+    area: str | None = None  # the area people know it by (MSA, else "County, State"); None: not known here
+    timezone: str | None = None  # IANA zone of that area
 
 
 @dataclass(frozen=True)
 class Rejected:
-    line: int  # 1-based physical line number in the file (the OpenAQ header is line 1)
+    line: int  # 1-based physical line number in the file (a header is line 1)
     reason: str
 
 
@@ -54,11 +69,13 @@ class ImportResult:
     source: str
     path: str
     stations: list[ImportedStation]
-    measurements: pd.DataFrame  # MEASUREMENT_COLUMNS; ts UTC floored to the hour, value in storage units
+    measurements: pd.DataFrame  # MEASUREMENT_COLUMNS; ts UTC hour start, value in storage units
     rejected: list[Rejected] = field(default_factory=list)
     conversions: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
-    lines_read: int = 0  # data lines after any header: len(measurements) + sum(skipped) + len(rejected)
+    lines_read: int = 0  # data lines after any header: measurements + skipped + rejected (+ site rows)
+    # AirNow's own AQI per station, parameter and hour (HourlyAQObs files), PUBLISHED_AQI_COLUMNS.
+    published_aqi: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PUBLISHED_AQI_COLUMNS)))
 
 
 class ImportFormatError(ValueError):
@@ -73,48 +90,11 @@ class ImportFormatError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-def parse_file(path: str | Path) -> ImportResult:
-    """Parse an OpenAQ archive CSV (.csv/.csv.gz) or an AirNow HourlyData .dat file.
-
-    Raises ImportFormatError when the format is unknown or a line is structurally broken.
-    """
-    # Imported here because both modules import the shared helpers from this one.
-    from core.ingest import airnow, openaq
-
-    path = Path(path)
-    text = read_text(path)
-    first = text.split("\n", 1)[0].rstrip("\r")
-    if not text.strip():
-        raise ImportFormatError("the file is empty", path=path)
-    if not first.strip():
-        raise ImportFormatError("the first line is blank", path=path, line=1)
-    if first.count("|") == airnow.FIELD_COUNT - 1:
-        return airnow.parse_airnow(text, path)
-    header = [h.strip().lower() for h in next(csv.reader([first]))]
-    if tuple(header) == openaq.COLUMNS:
-        return openaq.parse_openaq(text, path)
-    name = path.name.lower()
-    if header[0] == "location_id" or name.endswith((".csv", ".csv.gz")):
-        raise ImportFormatError(
-            f"not an OpenAQ archive header: expected {','.join(openaq.COLUMNS)}, found {first[:200]!r}",
-            path=path, line=1,
-        )
-    if name.endswith((".dat", ".dat.gz")):
-        raise ImportFormatError(
-            f"expected {airnow.FIELD_COUNT} pipe-delimited fields (AirNow hourly data), "
-            f"found {first.count('|') + 1}",
-            path=path, line=1,
-        )
-    raise ImportFormatError(
-        "unknown format: neither an OpenAQ archive CSV nor an AirNow hourly data file", path=path, line=1
-    )
-
-
 # --------------------------------------------------------------------------- reading
 
 
 def read_text(path: Path) -> str:
-    """The file's text, gunzipped when it starts with the gzip magic bytes; UTF-8, else Windows-1252."""
+    """The file's text, gunzipped when it starts with the gzip magic bytes; see decode."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -126,11 +106,15 @@ def read_text(path: Path) -> str:
             raise ImportFormatError(f"not a readable gzip file: {exc}", path=path) from exc
     elif path.name.lower().endswith(".gz"):
         raise ImportFormatError("named .gz but not gzip-compressed", path=path)
+    return decode(data)
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (BOM dropped) when the bytes are valid UTF-8, else Latin-1, which AirNow's .dat files use."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # Older AirNow files carry site names in a Windows code page.
-        return data.decode("cp1252", errors="replace")
+        return data.decode("latin-1")
 
 
 def read_table(
@@ -257,28 +241,27 @@ def factorize_strip(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- units
 
-# Normalised unit spelling -> how we print it.
-UNIT_LABELS = {"ug/m3": "µg/m³", "mg/m3": "mg/m³", "ppm": "ppm", "ppb": "ppb"}
 AT_25C = "at 25 °C, 1 atm"
 
 
-def normalize_unit(raw: str) -> str | None:
-    """'µg/m³', 'μg/m³', 'UG/M3', 'ug/m3' -> 'ug/m3'; None for a unit we do not know."""
-    key = raw.strip().lower().replace("µ", "u").replace("μ", "u").replace("³", "3").replace(" ", "")
-    return key if key in UNIT_LABELS else None
+def unit_code(raw: str) -> str | None:
+    """core.aqi.units' code for a unit spelling ('UG/M3', 'µg/m³' -> 'ug/m3'); None when unknown."""
+    try:
+        return aqi_units.parse_unit(raw.replace(" ", ""))
+    except AQIError:
+        return None
 
 
 def storage_factor(parameter: str, unit: str) -> tuple[float, str] | None:
-    """(multiplier to the storage unit, how it was converted) or None when the unit makes no sense."""
-    storage = UNITS[parameter]
-    if storage == "µg/m³":
-        return {"ug/m3": (1.0, ""), "mg/m3": (1000.0, "(×1000)")}.get(unit)
-    molar = MOLAR_VOLUME_25C / MOLECULAR_WEIGHT[parameter]  # ppb per µg/m³, ppm per mg/m³
-    if storage == "ppb":
-        table = {"ppb": (1.0, ""), "ppm": (1000.0, "(×1000)"), "ug/m3": (molar, AT_25C), "mg/m3": (molar * 1000.0, AT_25C)}
-    else:  # ppm
-        table = {"ppm": (1.0, ""), "ppb": (0.001, "(÷1000)"), "mg/m3": (molar, AT_25C), "ug/m3": (molar / 1000.0, AT_25C)}
-    return table.get(unit)
+    """(multiplier from unit code to the storage unit, how it was converted) or None when it makes no sense."""
+    storage = aqi_units.parse_unit(UNITS[parameter])
+    try:
+        factor = aqi_units.conversion_factor(unit, storage, parameter)
+    except AQIError:
+        return None
+    if not aqi_units.same_kind(unit, storage):
+        return factor, AT_25C
+    return factor, {1.0: "", 1000.0: "(×1000)", 0.001: "(÷1000)"}[factor]
 
 
 def _fmt(x: float) -> str:
@@ -302,17 +285,19 @@ def assemble(
     stations: Mapping[str, ImportedStation],
     parameter_names: Mapping[str, str],
     skipped: Counter,
+    now: datetime | None = None,
     missing_sentinel: float | None = None,
 ) -> ImportResult:
     """Filter, convert and validate structurally sound rows into an ImportResult.
 
-    `parameter_names` maps a lower-case parameter spelling of the source to our pollutant code.
+    `parameter_names` maps a lower-case parameter spelling of the source to our pollutant code;
+    `now` (default: the clock) bounds the hours a reading may carry.
     """
     n = len(line)
     parameter = parameter.reset_index(drop=True)
     unit = unit.reset_index(drop=True)
     value = value.reset_index(drop=True)
-    ts = pd.Series(ts).reset_index(drop=True)
+    ts = pd.Series(ts).reset_index(drop=True).astype(TS_DTYPE)
 
     # Parameters we do not store are skipped, counted by their name in the file.
     p_codes, p_uniques = factorize_strip(parameter)
@@ -343,7 +328,7 @@ def assemble(
 
     # Units: a factor per (pollutant, unit spelling) pair.
     u_codes, u_uniques = factorize_strip(unit)
-    u_norm = [normalize_unit(u) for u in u_uniques]
+    u_norm = [unit_code(u) for u in u_uniques]
     factor_table = np.full((len(POLLUTANTS), max(len(u_uniques), 1)), np.nan)
     for pi, pollutant in enumerate(POLLUTANTS):
         for ui, norm in enumerate(u_norm):
@@ -359,33 +344,44 @@ def assemble(
 
     bad_unit = candidate & np.isnan(factor)
     not_number = candidate & ~bad_unit & ~np.isfinite(numbers)
-    negative = candidate & ~bad_unit & ~not_number & (numbers < 0)
+    sound = candidate & ~bad_unit & ~not_number
+    floors = np.array([NOISE_FLOOR[p] for p in POLLUTANTS])
     maxima = np.array([PHYSICAL_MAX[p] for p in POLLUTANTS])
-    too_high = candidate & ~bad_unit & ~not_number & ~negative
+    too_low = sound.copy()
+    too_low[sound] = converted[sound] < floors[row_pollutant[sound]]
+    too_high = sound & ~too_low
     too_high[too_high] = converted[too_high] > maxima[row_pollutant[too_high]]
+    limit = pd.Timestamp(now or datetime.now(timezone.utc)).tz_convert("UTC") + FUTURE_TOLERANCE
+    future = candidate & (ts > limit).to_numpy(dtype=bool)
 
     def describe(i: int) -> tuple[str, str, str, str]:
         pollutant = POLLUTANTS[row_pollutant[i]]
         norm = u_norm[u_codes[i]]
-        shown_unit = UNIT_LABELS[norm] if norm else str(u_uniques[u_codes[i]])
+        shown_unit = aqi_units.LABELS[norm] if norm else str(u_uniques[u_codes[i]])
         return pollutant, str(value.iat[i]).strip(), shown_unit, UNITS[pollutant]
 
+    def amount(i: int) -> str:
+        _, text, shown, storage = describe(i)
+        return f"{text} {shown}" if shown == storage else f"{text} {shown} (= {_fmt(converted[i])} {storage})"
+
     for i in np.flatnonzero(bad_unit):
-        pollutant, _, _, _ = describe(i)
-        reasons[i] = f"unit {str(u_uniques[u_codes[i]])!r} makes no sense for {pollutant}"
+        reasons[i] = f"unit {str(u_uniques[u_codes[i]])!r} makes no sense for {describe(i)[0]}"
     for i in np.flatnonzero(not_number):
         pollutant, text, _, _ = describe(i)
         reasons[i] = f"{pollutant} value {text!r} is not a number"
-    for i in np.flatnonzero(negative):
-        pollutant, text, shown, _ = describe(i)
-        reasons[i] = f"{pollutant} value {text} {shown} is negative"
+    for i in np.flatnonzero(too_low):
+        pollutant, _, _, storage = describe(i)
+        reasons[i] = (f"{pollutant} value {amount(i)} is below {NOISE_FLOOR[pollutant]:g} {storage}, "
+                      "the floor of instrument noise")
     for i in np.flatnonzero(too_high):
-        pollutant, text, shown, storage = describe(i)
-        amount = f"{text} {shown}" if shown == storage else f"{text} {shown} (= {_fmt(converted[i])} {storage})"
-        reasons[i] = f"{pollutant} value {amount} exceeds the physical maximum {PHYSICAL_MAX[pollutant]:g} {storage}"
+        pollutant, _, _, storage = describe(i)
+        reasons[i] = f"{pollutant} value {amount(i)} exceeds the physical maximum {PHYSICAL_MAX[pollutant]:g} {storage}"
+    for i in np.flatnonzero(future & ~bad_unit & ~not_number & ~too_low & ~too_high):
+        reasons[i] = (f"{describe(i)[0]} reading stamped {ts.iat[i]:%Y-%m-%dT%H:%MZ} is more than an hour "
+                      f"ahead of now ({limit - FUTURE_TOLERANCE:%Y-%m-%dT%H:%MZ})")
     rejected = sorted((Rejected(int(line[i]), r) for i, r in reasons.items()), key=lambda r: r.line)
 
-    good = candidate & ~bad_unit & ~not_number & ~negative & ~too_high
+    good = sound & ~too_low & ~too_high & ~future
     idx = np.flatnonzero(good)
     pollutant_names = np.array(POLLUTANTS, dtype=object)
     storage_units = np.array([UNITS[p] for p in POLLUTANTS], dtype=object)
@@ -393,7 +389,7 @@ def assemble(
         {
             "station_code": pd.Series(station_code[idx], dtype=str),
             "parameter": pd.Series(pollutant_names[row_pollutant[idx]], dtype=str),
-            "ts": ts.iloc[idx].reset_index(drop=True).astype(TS_DTYPE).dt.floor("h"),
+            "ts": ts.iloc[idx].reset_index(drop=True).dt.floor("h"),
             "value": converted[idx].astype(float),
             "unit": pd.Series(storage_units[row_pollutant[idx]], dtype=str),
             "quality": np.full(idx.size, QUALITY_VALID, dtype=np.int8),
@@ -426,15 +422,17 @@ def _conversion_sentences(pollutant_idx: np.ndarray, unit_idx: np.ndarray, u_nor
     """'o3: 1,234 values converted from ppm to ppb (×1000)', one per pollutant and source unit."""
     if not pollutant_idx.size:
         return []
+    order = list(aqi_units.LABELS)
     counts: Counter = Counter()
     for (pi, ui), count in pd.DataFrame({"p": pollutant_idx, "u": unit_idx}).value_counts().items():
         norm = u_norm[ui]
-        if norm is not None and UNIT_LABELS[norm] != UNITS[POLLUTANTS[pi]]:
+        if norm is not None and aqi_units.LABELS[norm] != UNITS[POLLUTANTS[pi]]:
             counts[(int(pi), norm)] += int(count)  # several spellings of one unit make one sentence
     sentences = []
-    for (pi, norm), count in sorted(counts.items(), key=lambda kv: (kv[0][0], list(UNIT_LABELS).index(kv[0][1]))):
+    for (pi, norm), count in sorted(counts.items(), key=lambda kv: (kv[0][0], order.index(kv[0][1]))):
         pollutant = POLLUTANTS[pi]
         how = storage_factor(pollutant, norm)[1]
         noun = "value" if count == 1 else "values"
-        sentences.append(f"{pollutant}: {count:,} {noun} converted from {UNIT_LABELS[norm]} to {UNITS[pollutant]} {how}")
+        sentences.append(f"{pollutant}: {count:,} {noun} converted from {aqi_units.LABELS[norm]} to "
+                         f"{UNITS[pollutant]} {how}")
     return sentences

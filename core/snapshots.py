@@ -1,4 +1,5 @@
-"""Current AQI of every station: recent hours from the database through the AQI engine."""
+"""Station snapshots: every active station's index at the newest hour (cached) or at a past hour, through the
+AQI engine from the database's recent hours; and a station's recent series."""
 from __future__ import annotations
 
 import math
@@ -8,13 +9,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from core.aqi.current import category_info, current_aqi
+from core.aqi.engine import category_info, compute_indexes
 from core.aqi.sensors import epa_pm25_correction
-from core.cache import get_cache
+from core.aqi.standards import STANDARD_CODES
+from core.context import Context
 from core.db import queries
-from core.db.engine import session as db_session
 from core.metrics import timed
-from core.parameters import POLLUTANTS, UNITS
+from core.parameters import POLLUTANTS, QUALITY_INVALID, UNITS
+from core.times import hour_floor
 
 HISTORY_HOURS = 24  # India's 24-h means need the longest window of any standard
 
@@ -30,9 +32,19 @@ def station_snapshot(session: Session, standard: str, as_of: datetime | None = N
     window = queries.recent_window(session, as_of, HISTORY_HOURS, [s["id"] for s in stations] if city else None)
     weather = queries.city_weather(session, as_of, HISTORY_HOURS)
     history = hourly_arrays(window, weather, stations, as_of)
-    result = current_aqi(standard, history)
+    # The breakpoints in force on that date (US PM2.5 changed on 2024-05-06): history is judged by its own rules.
+    result = compute_indexes(standard, history, on=as_of.date())
+    ages = reading_ages(history)
     return {"as_of": as_of, "standard": standard, "stations": [
-        _station_row(s, i, result, standard, history) for i, s in enumerate(stations)]}
+        {**_station_row(s, i, result, standard, history), "age_hours": ages[i]} for i, s in enumerate(stations)]}
+
+
+def reading_ages(history: dict[str, np.ndarray]) -> list[int | None]:
+    """Per station, hours between its newest reading of any pollutant and the snapshot's hour (None: none in
+    the window); the map greys stations whose newest reading is older than settings.stale_after_h."""
+    seen = np.any([~np.isnan(values) for values in history.values()], axis=0)  # (station, hours back)
+    first = np.argmax(seen, axis=1)
+    return [int(back) if row.any() else None for back, row in zip(first, seen)]
 
 
 def hourly_arrays(window: pd.DataFrame, weather: pd.DataFrame, stations: list[dict],
@@ -93,29 +105,48 @@ def _station_row(station: dict, i: int, result, standard: str, history: dict[str
     }
 
 
-def station_history(station_id: int, end: datetime, hours: int = 72) -> pd.DataFrame:
+def station_history(ctx: Context, station_id: int, end: datetime, hours: int = 72) -> pd.DataFrame:
     """The last `hours` hours of a station's valid values (parameter, ts, value, unit)."""
-    with db_session() as session:
+    with ctx.session() as session:
         frame = queries.station_series(session, station_id, end - timedelta(hours=hours - 1),
                                        end + timedelta(hours=1))
-    return frame[frame["quality"] < 2]
+    return frame[frame["quality"] < QUALITY_INVALID]
 
 
-STANDARD_CODES = ("us_epa", "india_naqi", "eea")
-
-
-def compute_current(standard: str, city: str | None = None) -> dict:
+def compute_current(ctx: Context, standard: str, city: str | None = None) -> dict:
     """station_snapshot for the newest hour, on its own session."""
-    with db_session() as session:
+    with ctx.session() as session:
         return station_snapshot(session, standard, city=city)
 
 
-def current(standard: str, city: str | None = None) -> dict:
+def current(ctx: Context, standard: str, city: str | None = None) -> dict:
     """compute_current, cached in the current_aqi namespace (what pages and the API read)."""
-    return get_cache().get_or_compute("current_aqi", (standard, city), lambda: compute_current(standard, city))
+    return ctx.cache.get_or_compute("current_aqi", (standard, city), lambda: compute_current(ctx, standard, city))
 
 
-def invalidate_current(cities: list[str]) -> None:
+def invalidate_current(ctx: Context, cities: list[str]) -> None:
     """New readings arrived for these cities: drop their current-AQI entries and the all-cities ones."""
-    get_cache().delete("current_aqi", *[(standard, city) for standard in STANDARD_CODES
+    ctx.cache.delete("current_aqi", *[(standard, city) for standard in STANDARD_CODES
                                         for city in [*cities, None]])
+
+
+def snapshot_at(ctx: Context, standard: str, city: str | None, as_of: datetime | None) -> dict:
+    """station_snapshot at a past hour (None or the newest hour: the cached current snapshot)."""
+    latest = current(ctx, standard, city)
+    if as_of is None or latest["as_of"] is None or hour_floor(as_of) >= latest["as_of"]:
+        return latest
+    hour = hour_floor(as_of)
+
+    def compute() -> dict:
+        with ctx.session() as session:
+            return station_snapshot(session, standard, as_of=hour, city=city)
+    # Past hours rarely change (late data only), so the current_aqi TTL is plenty.
+    return ctx.cache.get_or_compute("current_aqi", (standard, city, hour.isoformat()), compute)
+
+
+def marker_value(station: dict, pollutant: str) -> float | None:
+    """The overall index or one pollutant's sub-index of a snapshot row."""
+    if pollutant == "aqi":
+        return station["aqi"]
+    entry = station["pollutants"].get(pollutant)
+    return entry["sub_index"] if entry else None

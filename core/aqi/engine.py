@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
-from core.aqi import NO_INDEX, AQIError, eea, india, us_epa
-from core.aqi.calculator import STANDARDS, categories_of
+from core.aqi import AQIError, eea, india, standards, us_epa
 from core.aqi.nowcast import nowcast_array
+from core.aqi.pollutants import UNITS
+from core.aqi.scale import Scale
 from core.aqi.units import convert_array, parse_unit, truncate_steps_array
-from core.parameters import UNITS
 
 HOURS = 24
 # NH3 is not stored yet; if given (for India), it is in ppb like the other gases.
@@ -22,7 +23,7 @@ Blocked = list[tuple[str, np.ndarray]]  # (reason, stations it applies to)
 
 
 @dataclass(frozen=True)
-class CurrentAQI:
+class StationIndexes:
     """Per-station arrays: index (EEA: level), category position, main pollutant, sub-indices, values used."""
 
     standard: str
@@ -43,15 +44,15 @@ def _mean(values: np.ndarray, hours: int, min_hours: int) -> np.ndarray:
     return np.where(count >= min_hours, total / np.maximum(count, 1), np.nan)
 
 
-def _steps(scale: us_epa.Scale, values: np.ndarray, pollutant: str) -> np.ndarray:
+def _steps(scale: Scale, values: np.ndarray, pollutant: str) -> np.ndarray:
     """Storage-unit values converted to the scale's unit and truncated to its reporting step."""
     converted = convert_array(values, STORAGE_UNITS[pollutant], scale.unit, pollutant)
     return truncate_steps_array(converted, scale.decimals)
 
 
-def _us_epa(history: dict[str, np.ndarray]) -> tuple[dict, dict, Blocked]:
+def _us_epa(history: dict[str, np.ndarray], on: date | None = None) -> tuple[dict, dict, Blocked]:
     sub, used, blocked = {}, {}, []
-    scales = us_epa.SCALES
+    scales = {**us_epa.SCALES, "pm25_1h": us_epa.pm25_scale(on, "pm25_1h")}
     for pm, code in (("pm25", "pm25_1h"), ("pm10", "pm10_1h")):
         if pm in history:
             used[pm] = nowcast_array(pm, history[pm])[0]
@@ -77,7 +78,7 @@ def _us_epa(history: dict[str, np.ndarray]) -> tuple[dict, dict, Blocked]:
     return sub, used, blocked
 
 
-def _india(history: dict[str, np.ndarray]) -> tuple[dict, dict, Blocked]:
+def _india(history: dict[str, np.ndarray], on: date | None = None) -> tuple[dict, dict, Blocked]:
     sub, used = {}, {}
     for p in (p for p in STORAGE_UNITS if p in history):
         code, hours, min_hours = ((f"{p}_8h", 8, india.MIN_HOURS_8H) if p in ("co", "o3")
@@ -95,7 +96,7 @@ def _india(history: dict[str, np.ndarray]) -> tuple[dict, dict, Blocked]:
                         (count > 0) & has_pm & (count < india.MIN_SUB_INDICES))]
 
 
-def _eea(history: dict[str, np.ndarray]) -> tuple[dict, dict, Blocked]:
+def _eea(history: dict[str, np.ndarray], on: date | None = None) -> tuple[dict, dict, Blocked]:
     sub, used = {}, {}
     for p in ("pm25", "pm10", "no2", "o3", "so2"):
         if p in history:
@@ -113,10 +114,10 @@ AVERAGING: dict[str, dict[str, str]] = {
     "eea": {p: "1-hour value" for p in ("pm25", "pm10", "no2", "o3", "so2")},
 }
 
-_ENGINES: dict[str, tuple[Callable, str, Callable]] = {
-    "us_epa": (_us_epa, "no pollutant has a current value", us_epa.category_index_array),
-    "india_naqi": (_india, "no pollutant has enough valid hours", india.category_index_array),
-    "eea": (_eea, "no pollutant has a value this hour", eea.category_index_array),
+_ENGINES: dict[str, tuple[Callable, str]] = {
+    "us_epa": (_us_epa, "no pollutant has a current value"),
+    "india_naqi": (_india, "no pollutant has enough valid hours"),
+    "eea": (_eea, "no pollutant has a value this hour"),
 }
 
 
@@ -140,17 +141,17 @@ def _prepared(history: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], in
     return prepared, n
 
 
-def current_aqi(standard: str, history: dict[str, np.ndarray]) -> CurrentAQI:
+def compute_indexes(standard: str, history: dict[str, np.ndarray], on: date | None = None) -> StationIndexes:
     """Current index of every station from `history[p]`: (n_stations, 24) hourly values in storage units.
 
     Column 0 is this hour, NaN missing; pollutants pm25, pm10, o3, no2, so2, co (any subset; nh3 in ppb for
     India). US: NowCast PM and ozone, 1-h NO2/SO2, 8-h CO; India: 24-h means (8-h CO, O3); EEA: this hour.
+    `on`: the date whose US PM2.5 table applies (us_epa.pm25_scale; None: the 2024 table).
     """
-    if standard not in STANDARDS:
-        raise AQIError(f"unknown standard {standard!r}; use one of: {', '.join(STANDARDS)}")
+    standards.standard(standard)
     arrays, n = _prepared(history)
-    engine, no_data, category_of = _ENGINES[standard]
-    sub, used, blocked = engine(arrays)
+    engine, no_data = _ENGINES[standard]
+    sub, used, blocked = engine(arrays, on)
     names = list(sub)
     stack = np.vstack([sub[p] for p in names]) if names else np.full((1, n), np.nan)
     filled = np.where(np.isnan(stack), -np.inf, stack)
@@ -163,31 +164,20 @@ def current_aqi(standard: str, history: dict[str, np.ndarray]) -> CurrentAQI:
         aqi[mask] = np.nan
         reason[mask] = message
     main = np.array(names + [None], dtype=object)[np.where(np.isnan(aqi), len(names), best)]
-    return CurrentAQI(standard, aqi, category_of(aqi).astype(int), main, sub, used, reason)
+    return StationIndexes(standard, aqi, standards.category_array(standard, aqi), main, sub, used, reason)
 
 
 def categories(standard: str, palette: str = "standard") -> list[dict]:
-    """Legend entries {name, color, low, high} (index bounds, high None when open; EEA: the level)."""
-    colors = _colors(standard, palette)
-    return [{"name": c.name, "color": color, "low": c.low, "high": c.high}
-            for c, color in zip(categories_of(standard), colors)]
+    """Legend entries {name, color, text_color, low, high} (index bounds, high None when open; EEA: the level)."""
+    colors = standards.palette(standard, palette)
+    return [{"name": c.name, "color": color, "text_color": standards.text_color(color), "low": c.low, "high": c.high}
+            for c, color in zip(standards.standard(standard).categories, colors)]
 
 
 def category_info(standard: str, index: int, palette: str = "standard") -> dict:
-    """{name, color, health_message} of a category position (-1: no index)."""
-    colors = _colors(standard, palette)
-    if index == -1:
-        return {"name": NO_INDEX.name, "color": NO_INDEX.color, "health_message": NO_INDEX.health_message}
-    if not 0 <= index < len(colors):
-        raise AQIError(f"{standard} has categories 0–{len(colors) - 1}, not {index}")
-    category = categories_of(standard)[index]
-    return {"name": category.name, "color": colors[index], "health_message": category.health_message}
-
-
-def _colors(standard: str, palette: str) -> tuple[str, ...]:
-    if palette == "standard":
-        return tuple(c.color for c in categories_of(standard))
-    if palette == "cvd" and standard == "us_epa":
-        return us_epa.CVD_COLORS
-    raise AQIError(f"palette {palette!r} is not defined for {standard}; it has: "
-                   + ("standard, cvd" if standard == "us_epa" else "standard"))
+    """{name, color, text_color, health_message} of a category position (-1: no index)."""
+    colors = standards.palette(standard, palette)
+    category = standards.category(standard, index)
+    color = category.color if index == -1 else colors[index]
+    return {"name": category.name, "color": color, "text_color": standards.text_color(color),
+            "health_message": category.health_message}

@@ -1,0 +1,367 @@
+"""The command line, `python app.py COMMAND …`: serving, the database, data, the forecast model, users, jobs."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+
+import click
+from tqdm import tqdm
+
+from core import bootstrap, context, feeds, times, users
+from core.context import Context
+from core.db import migrate
+from core.forecast import training
+from core.forecast.service import ForecastBatch
+from core.ingest import seed as seeding
+from core.ingest.files import import_file
+from core.jobs.celery_app import make_celery
+from core.jobs.registry import configured_feeds, fetch_and_invalidate
+from core.jobs.schedule import FeedFollower
+from core.settings import ROOT, SettingsError
+from dashboard import create_app
+
+GUNICORN_CONFIG = ROOT / "config" / "gunicorn.conf.py"
+SHOWN_ITEMS = 50
+ISO_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%MZ",
+               "%Y-%m-%dT%H:%M:%SZ"]
+
+
+class Failure(click.ClickException):
+    """A command's error, printed as `error: …` (settings: exit 2, bad input or files: exit 1)."""
+
+    def __init__(self, exc: Exception, exit_code: int) -> None:
+        super().__init__(str(exc))
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", file=file or sys.stderr)
+
+
+class Commands(click.Group):
+    """The root group: turns the errors every command may meet into messages and exit codes."""
+
+    def invoke(self, click_ctx: click.Context):
+        try:
+            return super().invoke(click_ctx)
+        except SettingsError as exc:
+            raise Failure(exc, 2) from exc
+        except (ValueError, OSError) as exc:
+            raise Failure(exc, 1) from exc
+
+
+@click.group(cls=Commands, invoke_without_command=True)
+@click.pass_context
+def cli(click_ctx: click.Context) -> None:
+    """AQI Predictor operations dashboard (no command: run)."""
+    if click_ctx.invoked_subcommand is None:
+        click_ctx.invoke(run)
+
+
+def main() -> None:
+    """`python app.py …`: settings from config/ and the environment."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cli.main(prog_name="app.py")
+
+
+def app_context() -> Context:
+    """This invocation's context, built on first use from the Settings passed as `obj` (tests) or loaded."""
+    root = click.get_current_context().find_root()
+    if not isinstance(root.obj, Context):
+        root.obj = context.build(root.obj)
+        root.call_on_close(root.obj.close)
+    return root.obj
+
+
+def migrated_context() -> Context:
+    """app_context with the schema brought up to date first (every command that writes needs it)."""
+    ctx = app_context()
+    migrate.upgrade(ctx.engine)
+    return ctx
+
+
+def progress_bar(label: str) -> Callable[[int, int], None]:
+    """A progress callback (done, total) drawing a percentage bar from its first call (so nothing when unused)."""
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=100, desc=label, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}")
+        bar.n = round(100 * done / total)
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# -- serving ---------------------------------------------------------------------------------------------------
+
+@cli.command()
+def run() -> None:
+    """Serve with Dash's server (`make run`): migrate, seed and train on first start, follow the live hours."""
+    ctx = app_context()
+    settings = ctx.settings
+    prepare_and_report(ctx)
+    if configured_feeds(settings):
+        FeedFollower(ctx).start()  # real sources configured: they, not the simulator, bring new hours
+    elif settings.live_simulation:
+        seeding.append_new_hours(ctx, settings.seed_stations, settings.seed)
+        seeding.LiveSimulation(ctx, settings.seed_stations, settings.seed).start()
+    status = ctx.models.status()
+    if status["status"] != "ok" and settings.forecast_train_on_start:
+        click.echo(f"{status['message']}\nFirst start: training the small forecast model "
+                   f"({settings.forecast_epochs} epochs on {settings.forecast_train_days} days) …")
+        train_and_report(ctx, settings.forecast_train_days, settings.forecast_epochs)
+    if settings.forecast_batch_enabled:
+        ForecastBatch(ctx).start()
+    app = create_app(ctx=ctx)
+    if settings.cache_warm_on_start:
+        bootstrap.warm_in_background(ctx)
+    click.echo(f"Dashboard on http://{settings.host}:{settings.port}/")
+    app.run(host=settings.host, port=settings.port, debug=False)
+
+
+@cli.command()
+def serve() -> None:
+    """Serve with gunicorn (`make serve`; WORKERS, THREADS): migrate and seed once, then the workers start."""
+    ctx = app_context()
+    settings = ctx.settings
+    prepare_and_report(ctx)
+    # click.echo flushed what was printed (the first admin's password), which exec would otherwise discard.
+    ctx.close()  # a clean goodbye to the database before exec drops the connections
+    # Each worker builds the app itself (config/gunicorn.conf.py: TensorFlow is not fork-safe) and warms there.
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
+                              "--chdir", str(ROOT), "--bind", f"{settings.host}:{settings.port}", "app:server"])
+
+
+def prepare_and_report(ctx: Context) -> None:
+    """The start-up steps, saying what they did; the first admin's password is shown here once, stored nowhere."""
+    settings = ctx.settings
+    prepared = bootstrap.prepare(ctx, progress=progress_bar(
+        f"first start: seeding {settings.seed_days} days for {settings.seed_stations} stations"))
+    if prepared.seeded:
+        click.echo(f"Seeded {prepared.seeded['measurements']:,} measurements in {prepared.seeded['seconds']:.1f} s")
+    if prepared.first_admin:
+        name, password = prepared.first_admin
+        click.echo(f"Created the first admin user '{name}' with password: {password}  "
+                   f"(change it: python app.py users passwd {name})")
+
+
+# -- database and data -----------------------------------------------------------------------------------------
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations."""
+    ctx = migrated_context()
+    click.echo(f"database at revision {migrate.current_revision(ctx.engine)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the schema revision."""
+    click.echo(f"database at revision {migrate.current_revision(app_context().engine)}")
+
+
+@cli.command("seed")
+@click.option("--days", type=int, help="days of history (default: seed_days)")
+@click.option("--stations", type=int, help="number of stations (default: seed_stations)")
+def seed_command(days: int | None, stations: int | None) -> None:
+    """Load simulated demo data into the configured database."""
+    ctx = migrated_context()
+    settings = ctx.settings
+    started = time.perf_counter()
+    totals = seeding.seed(ctx.engine, days or settings.seed_days, stations or settings.seed_stations, settings.seed,
+                          progress=progress_bar("seeding"))
+    click.echo(f"Seeded {totals['measurements']:,} measurements and {totals['weather']:,} weather hours "
+               f"for {totals['stations']} stations in {totals['cities']} cities in {time.perf_counter() - started:.1f} s")
+
+
+@cli.command()
+@click.option("--follow", is_flag=True, help="keep appending each new hour")
+def ingest(follow: bool) -> None:
+    """Append the newest simulated hours."""
+    ctx = migrated_context()
+    settings = ctx.settings
+    if not follow:
+        click.echo(f"appended {seeding.append_new_hours(ctx, settings.seed_stations, settings.seed):,} measurements")
+        return
+    click.echo("following: appending each new hour (Ctrl-C stops)")
+    seeding.LiveSimulation(ctx, settings.seed_stations, settings.seed).run()
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--city", help="assign new stations to this existing city")
+@click.option("--strict", is_flag=True, help="load nothing if any line is rejected")
+def import_command(paths: tuple[str, ...], city: str | None, strict: bool) -> None:
+    """Import OpenAQ archive CSV(.gz) or AirNow hourly .dat files."""
+    ctx = migrated_context()
+    for path in tqdm(paths, desc="importing", unit="file", disable=len(paths) < 2):
+        report_import(path, import_file(ctx.engine, path, city=city, strict=strict))
+
+
+def report_import(path: str, summary) -> None:
+    """Whatever the importer's summary holds: its counts on one line, then each list and table entry indented."""
+    fields = {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary) if f.name != "path"}
+    counts = [f"{name.replace('_', ' ')} {_scalar(value)}" for name, value in fields.items()
+              if not isinstance(value, (list, tuple, dict))]
+    counts += [f"{len(value)} {name.replace('_', ' ')}" for name, value in fields.items()
+               if isinstance(value, (list, tuple, dict))]
+    click.echo(f"{path}: " + ", ".join(counts))
+    for name, value in fields.items():
+        if isinstance(value, dict):
+            for key, count in value.items():
+                click.echo(f"  {name} {_scalar(count)}: {key}")
+        elif isinstance(value, (list, tuple)):
+            for item in value[:SHOWN_ITEMS]:
+                click.echo(f"  {name}: {_item(item)}")
+            if len(value) > SHOWN_ITEMS:
+                click.echo(f"  … and {len(value) - SHOWN_ITEMS:,} more {name}")
+
+
+def _scalar(value) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _item(item) -> str:
+    if dataclasses.is_dataclass(item):
+        return ", ".join(f"{f.name} {_scalar(getattr(item, f.name))}" for f in dataclasses.fields(item))
+    return str(item)
+
+
+# -- the forecast model (`backtest` joins this section) ------------------------------------------------------------
+
+@cli.command()
+@click.option("--epochs", type=int, help="default: forecast_epochs")
+@click.option("--days", type=int, help="days of history to use (default: forecast_train_days)")
+def train(epochs: int | None, days: int | None) -> None:
+    """Train the forecast model on the configured database and save a new version."""
+    ctx = migrated_context()
+    train_and_report(ctx, days or ctx.settings.forecast_train_days, epochs or ctx.settings.forecast_epochs)
+
+
+def train_and_report(ctx: Context, days: int, epochs: int) -> dict:
+    """Train with a progress bar, then print the held-out skill against both baselines; returns the card."""
+    started = time.perf_counter()
+    with tqdm(total=None, desc="training", unit="step") as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+        card = training.train_and_save(ctx.engine, ctx.models.directory, days, epochs, progress=progress)
+    ctx.models.reset()
+    data_range = card["data_range"]
+    click.echo(f"Model {card['version']} trained in {time.perf_counter() - started:.1f} s "
+               f"on {data_range['start']} … {data_range['end']}, held out from {data_range['split']}")
+    click.echo("Held-out MAE by horizon (model / persistence / same hour yesterday):")
+    metrics = card["metrics"]
+    for parameter, rows in metrics["mae"].items():
+        cells = [f"{h:>2} h {m:.2f}/{p:.2f}/{y:.2f}" for h, m, p, y in
+                 zip(metrics["horizons"], rows["model"], rows["persistence"], rows["same_hour_yesterday"])]
+        click.echo(f"  {parameter:5} " + "  ".join(cells))
+    click.echo("beats both baselines at every horizon" if metrics["beats_baselines"] else
+               "does NOT beat both baselines at every horizon (see the card)")
+    return card
+
+
+# -- users ---------------------------------------------------------------------------------------------------------
+
+@cli.group("users")
+def users_group() -> None:
+    """Create, change, disable or list users."""
+
+
+@users_group.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(users.ROLES), default="analyst", show_default=True)
+@click.option("--password", help="at least 10 characters; a random one is printed when left out")
+def users_create(name: str, role: str, password: str | None) -> None:
+    """Create a user."""
+    created = users.create_user(migrated_context().engine, name, role, password)
+    click.echo(f"created {role} '{name}'" + ("" if password else f" with password: {created}"))
+
+
+@users_group.command("passwd")
+@click.argument("name")
+@click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True,
+              help="at least 10 characters; asked twice (hidden) when left out")
+def users_passwd(name: str, password: str) -> None:
+    """Set a user's password."""
+    users.set_password(migrated_context().engine, name, password)
+    click.echo(f"password of '{name}' changed")
+
+
+@users_group.command("disable")
+@click.argument("name")
+def users_disable(name: str) -> None:
+    """Stop a user from signing in."""
+    users.disable_user(migrated_context().engine, name)
+    click.echo(f"disabled '{name}'")
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List users with role and state."""
+    for user in users.list_users(migrated_context().engine):
+        click.echo(f"{user['name']:24s} {user['role']:9s} {'active' if user['active'] else 'inactive':9s} "
+                   f"created {user['created_at']:%Y-%m-%d %H:%M}")
+
+
+# -- jobs and schedules (`alerts` joins this section) ----------------------------------------------------------
+
+@cli.command()
+@click.argument("source", type=click.Choice(sorted(feeds.SOURCES)))
+@click.option("--from", "start", type=click.DateTime(ISO_FORMATS), help="first hour, UTC (default: from the cursor)")
+@click.option("--to", "end", type=click.DateTime(ISO_FORMATS), help="last hour, UTC (default: the current hour)")
+def fetch(source: str, start, end) -> None:
+    """Fetch a live source once (or backfill --from/--to) and store what is new or changed."""
+    ctx = migrated_context()
+    started = time.perf_counter()
+    try:
+        report = fetch_and_invalidate(ctx, source, utc_or_none(start), utc_or_none(end))
+    except feeds.FeedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{source}: {report.start:%Y-%m-%d %H:00} … {report.end:%Y-%m-%d %H:00} UTC, {report.requests} "
+               f"requests, {report.rows:,} values new or changed over {report.hours} hours, {report.stations_new} "
+               f"new stations, newest hour {report.newest_hour or '—'} ({time.perf_counter() - started:.1f} s)")
+    for reason, count in report.skipped.items():
+        click.echo(f"  skipped {count:,}: {reason}")
+    for message in report.errors[:SHOWN_ITEMS]:
+        click.echo(f"  error: {message}")
+    if report.errors:
+        sys.exit(1)
+
+
+def utc_or_none(value):
+    return None if value is None else times.utc(value)
+
+
+@cli.command()
+def beat() -> None:
+    """Fire the schedule (feeds at :10 and :40, the forecast batch at :20): run it on every host, RedBeat's lock
+    in Redis makes exactly one fire."""
+    ctx = migrated_context()
+    if not ctx.settings.redis_url:
+        raise click.ClickException("beat needs REDIS_URL (the schedule and its lock live in Redis)")
+    make_celery(ctx).Beat(loglevel="INFO").run()
+
+
+@cli.command()
+@click.option("--concurrency", type=int, default=2, show_default=True)
+def worker(concurrency: int) -> None:
+    """Run a Celery worker for the admin jobs (production: jobs_backend=celery and REDIS_URL)."""
+    celery = make_celery(migrated_context())
+    # Threads, not forked processes: TensorFlow (the retrain job) is not fork-safe.
+    celery.worker_main(["worker", "--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "INFO"])

@@ -1,0 +1,1 @@
+"""Pure HTML builders for the pages: data in, Dash components out (no database, no request)."""

@@ -1,0 +1,163 @@
+"""The cache over a real Redis server that these tests start and stop on their own port."""
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+
+import pytest
+import redis
+
+from core import cache as cache_module
+from core.cache import AppCache, hit_rates
+from core.settings import load_settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server process on its own port."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"], stdout=subprocess.PIPE)
+        # Its log says when it listens; an empty line means it exited instead.
+        for line in iter(self.proc.stdout.readline, b""):
+            if b"Ready to accept connections" in line:
+                return
+        raise RuntimeError(f"redis-server did not start (exit code {self.proc.wait()})")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+
+
+@pytest.fixture()
+def server():
+    srv = RedisServer()
+    srv.start()
+    yield srv
+    if srv.proc.poll() is None:
+        srv.stop()
+
+
+class Clock:
+    """The cache's clock, moved on by hand: the breaker's retry delay passes without waiting for it."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def time(self) -> float:
+        return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def _cache(server, **overrides) -> AppCache:
+    return AppCache(load_settings(redis_url=f"redis://127.0.0.1:{server.port}/0", **overrides))
+
+
+def test_second_read_is_a_hit_and_counted(server, cache_metrics):
+    cache = _cache(server)
+    calls = []
+    for _ in range(3):
+        assert cache.get_or_compute("stations", ("cities",), lambda: calls.append(1) or ["Delhi"]) == ["Delhi"]
+    assert len(calls) == 1
+    rates = hit_rates(cache_metrics.window(300))["stations"]
+    assert (rates["hits"], rates["misses"]) == (2, 1) and rates["hit_rate"] == pytest.approx(2 / 3)
+
+
+def test_entries_expire_after_their_namespace_ttl(server, cache_metrics):
+    cache = _cache(server, ttl_weather=1)
+    calls = []
+    cache.get_or_compute("weather", ("x",), lambda: calls.append(1) or 1)
+    ttl = redis.Redis(port=server.port).pttl(f"aqi:cache:{AppCache.key('weather', 'x')}")
+    assert 0 < ttl <= 2000  # kept twice the TTL for serving stale while one worker refreshes
+
+
+def test_a_missing_hot_key_is_computed_once_under_load(server, cache_metrics):
+    cache = _cache(server)
+    reads: Counter[int] = Counter()
+    read = threading.Condition()
+    redis_get = cache.backend.get
+
+    def counted_get(key):
+        value = redis_get(key)
+        with read:
+            reads[threading.get_ident()] += 1
+            read.notify_all()
+        return value
+
+    cache.backend.get = counted_get  # still the real Redis: only counts which thread read it
+    calls = []
+
+    def slow():
+        calls.append(1)
+        # Finish only once the 7 other threads missed the key and read it again, waiting for this computation.
+        with read:
+            assert read.wait_for(lambda: sum(n >= 2 for n in reads.values()) >= 7, timeout=10)
+        return "value"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("spatial", ("k",), slow)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == ["value"] * 8
+    assert len(calls) == 1
+
+
+def test_a_stale_value_is_served_while_one_worker_refreshes(server, cache_metrics):
+    cache = _cache(server, ttl_forecast=60)
+    cache.get_or_compute("forecast", ("s1",), lambda: "old")
+    key = AppCache.key("forecast", "s1")
+    cache.backend.set(key, (time.time() - 1, "old"), timeout=60)  # fresh_until in the past: stale
+    lock = cache._lock(key)  # another worker is refreshing it
+    assert cache.get_or_compute("forecast", ("s1",), lambda: "new") == "old"
+    cache._unlock(key, lock)
+    assert cache.get_or_compute("forecast", ("s1",), lambda: "new") == "new"
+
+
+def test_delete_drops_only_the_named_entries(server, cache_metrics):
+    cache = _cache(server)
+    cache.get_or_compute("current_aqi", ("us_epa", "Delhi"), lambda: 1)
+    cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 2)
+    cache.delete("current_aqi", ("us_epa", "Delhi"))
+    assert cache.get_or_compute("current_aqi", ("us_epa", "Delhi"), lambda: 10) == 10
+    assert cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 20) == 2
+
+
+def test_losing_redis_falls_back_to_the_database_and_recovers(server, cache_metrics, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(cache_module, "time", clock)
+    cache = _cache(server)
+    assert cache.get_or_compute("stations", ("cities",), lambda: "from db") == "from db"
+    server.stop()
+    assert cache.get_or_compute("stations", ("cities",), lambda: "db again") == "db again"
+    assert not cache.is_up()
+    assert cache.get_or_compute("stations", ("cities",), lambda: "db, breaker open") == "db, breaker open"
+    server.start()
+    clock.advance(cache_module.RETRY_AFTER_S)
+    assert cache.is_up()
+    assert cache.get_or_compute("stations", ("cities",), lambda: "fresh") == "fresh"  # Redis restarted empty
+    assert cache.get_or_compute("stations", ("cities",), lambda: "unused") == "fresh"
+    assert hit_rates(cache_metrics.window(300))["stations"]["bypassed"] >= 1
