@@ -8,7 +8,7 @@ WORKERS ?= 4
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run serve test test-unit test-api test-integration bench install install-test services browser clean
+.PHONY: run serve test test-unit test-api test-services test-integration bench install install-test services browser clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,8 @@ test-unit: install-test
 	$(PY) -m pytest tests/unit
 test-api: install-test services
 	$(PY) -m pytest tests/api
+test-services: install-test services
+	$(PY) -m pytest tests/services
 test-integration: install-test services browser
 	$(PY) -m pytest tests/integration
 

@@ -247,7 +247,7 @@ class Settings(BaseSettings):
         """The SQLite file, resolved against the repository root when relative."""
         if not self.is_sqlite:
             return None
-        raw = self.database_url.split("///", 1)[1]
+        raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
         return None if raw in ("", ":memory:") else (ROOT / raw if not raw.startswith("/") else Path(raw))
 
 

@@ -15,6 +15,11 @@ ROLES = ("analyst", "operator", "admin")
 RANK = {"public": 0, "analyst": 1, "operator": 2, "admin": 3}
 
 
+def required_role(access: str, settings) -> str:
+    """The role an access entry asks for: a role itself (public, admin…) or a settings field naming one."""
+    return access if access in RANK else getattr(settings, access)
+
+
 def allows(role: str | None, needed: str) -> bool:
     """Whether a user of `role` (None: anonymous) may do what needs `needed` (public, analyst, operator, admin)."""
     return RANK.get(role or "public", 0) >= RANK[needed]

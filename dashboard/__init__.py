@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     app = dash.Dash(
         __name__, server=server, use_pages=True,
         pages_folder=str(ROOT / "dashboard" / "pages"), assets_folder=str(ROOT / "assets"),
-        title="AQI Predictor", update_title=None,
+        title="AQI Predictor", update_title=None, enable_mcp=False,  # no second callback endpoint
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         # Dash checks every callback's ids against a validation layout it builds by calling each page's layout()
         # with no arguments; routing also passes the pathname, so a page called without it returns its static
@@ -49,6 +49,10 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
                  State("nav-collapse", "is_open"), prevent_initial_call=True)(toggle)
     access.init_app(app)
     security.init_app(server, settings, app.csp_hashes)
+    # Page modules run again for each app, but Dash hands their callbacks to whichever app serves a request
+    # first: claim them now, so several apps in one process (tests, benches) each keep their own.
+    with server.test_request_context():
+        app._setup_server()
     return app
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import dash
 from dash import html
 from flask import Flask, abort, has_request_context
 
 from core.settings import Settings
-from core.users import RANK, allows
+from core.users import allows, required_role
 from dashboard import context
 from dashboard.api.errors import APIError, error_response
 from dashboard.api.routes import ROUTES
@@ -44,7 +45,7 @@ class Entry:
 
 
 def role(access: str, settings: Settings) -> str:
-    return access if access in RANK else getattr(settings, access)
+    return required_role(access, settings)
 
 
 def permits(access: str) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, redirect, render_template_string, request, url_for
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user  # noqa: F401 (current_user re-exported)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from core.users import authenticate, get_user
 from dashboard import context

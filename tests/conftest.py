@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
 import uuid
 from datetime import datetime, timezone
 
@@ -127,3 +130,42 @@ def cache_metrics(monkeypatch):
     store = MetricsStore(LocalSink())
     monkeypatch.setattr(cache, "METRICS", store)
     return store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server process on its own port: nothing else reads or writes it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"], stdout=subprocess.PIPE)
+        # Its log says when it listens; an empty line means it exited instead.
+        for line in iter(self.proc.stdout.readline, b""):
+            if b"Ready to accept connections" in line:
+                return
+        raise RuntimeError(f"redis-server did not start (exit code {self.proc.wait()})")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+
+
+@pytest.fixture()
+def private_redis():
+    """A Redis server of this test's own, stopped afterwards."""
+    server = RedisServer()
+    server.start()
+    yield server
+    if server.proc.poll() is None:
+        server.stop()

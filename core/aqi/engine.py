@@ -45,8 +45,9 @@ def _mean(values: np.ndarray, hours: int, min_hours: int) -> np.ndarray:
 
 
 def _steps(scale: Scale, values: np.ndarray, pollutant: str) -> np.ndarray:
-    """Storage-unit values converted to the scale's unit and truncated to its reporting step."""
-    converted = convert_array(values, STORAGE_UNITS[pollutant], scale.unit, pollutant)
+    """Storage-unit values converted to the scale's unit and truncated to its reporting step; below zero
+    (instrument noise, kept in NowCasts as AirNow does) reads as 0."""
+    converted = convert_array(np.maximum(values, 0.0), STORAGE_UNITS[pollutant], scale.unit, pollutant)
     return truncate_steps_array(converted, scale.decimals)
 
 

@@ -44,21 +44,21 @@ def _method(pollutant: str) -> Method:
 def nowcast(pollutant: str, hourly: Sequence[float | None]) -> NowCastResult:
     """NowCast of hourly values, newest first (hourly[0] = this hour); None or NaN for a missing hour.
 
-    Negative hours count as 0. AQIError for an unknown pollutant or an infinite value.
+    Negative hours (instrument noise near zero) count as they are, as AirNow does; a NowCast below zero reads
+    as index 0. AQIError for an unknown pollutant or an infinite value.
     """
     method = _method(pollutant)
-    window = [None if v is None or math.isnan(v) else max(float(v), 0.0) for v in list(hourly)[:method.hours]]
+    window = [None if v is None or math.isnan(v) else float(v) for v in list(hourly)[:method.hours]]
     if any(v is not None and math.isinf(v) for v in window):
         raise AQIError("hourly values must be finite numbers")
     if sum(v is not None for v in window[:3]) < 2:
         return NowCastResult(None, None, NEEDS_RECENT)
     valid = [(i, v) for i, v in enumerate(window) if v is not None]
     highest = max(v for _, v in valid)
-    if highest == 0:
-        return NowCastResult(0.0, 1.0)  # all zeros: every weight gives 0, and equal hours weigh alike
-    weight = min(v for _, v in valid) / highest
-    if method.min_weight is not None:
-        weight = max(weight, method.min_weight)
+    # Clean air (nothing above 0): no change to weigh, so equal hours weigh alike (the plain mean).
+    weight = 1.0 if highest <= 0 else min(v for _, v in valid) / highest
+    # A negative lowest hour gives a negative ratio: floored (PM) or, for ozone, held at 0 (newest hour alone).
+    weight = max(weight, method.min_weight or 0.0)
     # Exponents count from the newest valid hour: the same ratio for any weight > 0, and for weight 0
     # (ozone has no floor) the limit of the formula, that hour alone, instead of 0/0.
     first = valid[0][0]
@@ -75,16 +75,13 @@ def nowcast_array(pollutant: str, values: np.ndarray) -> tuple[np.ndarray, np.nd
     if window.shape[1] < method.hours:  # missing older hours are just missing
         window = np.pad(window, ((0, 0), (0, method.hours - window.shape[1])), constant_values=np.nan)
     present = ~np.isnan(window)
-    window = np.where(present, np.maximum(window, 0.0), 0.0)
+    window = np.where(present, window, 0.0)
     ok = present[:, :3].sum(axis=1) >= 2
     highest = np.where(present, window, -np.inf).max(axis=1)
     lowest = np.where(present, window, np.inf).min(axis=1)
-    zero = ok & (highest == 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        weight = lowest / highest
-    weight = np.where(zero, 1.0, weight)
-    if method.min_weight is not None:
-        weight = np.maximum(weight, method.min_weight)
+        weight = np.where(highest > 0, lowest / np.where(highest > 0, highest, 1.0), 1.0)
+    weight = np.maximum(weight, method.min_weight or 0.0)
     first = np.argmax(present, axis=1)
     exponent = np.maximum(np.arange(method.hours) - first[:, None], 0)
     factors = np.where(present, np.where(ok, weight, 1.0)[:, None] ** exponent, 0.0)
@@ -120,7 +117,8 @@ def nowcast_aqi(pollutant: str, hourly: Sequence[float | None], on: date | None 
     if result.value is None:
         return NowCastAQI(None, None, None, -1, result.reason)
     _, decimals, code = REPORTED[pollutant]
-    steps = truncate_steps(to_decimal(result.value), decimals)
+    # A NowCast below zero (noise around clean air) is reported as 0, AirNow's lowest value.
+    steps = truncate_steps(to_decimal(max(result.value, 0.0)), decimals)
     value = float(steps_to_decimal(steps, decimals))
     if pollutant == "o3":
         # Whole ppb are the 8-h and 1-h tables' 0.001 ppm steps.

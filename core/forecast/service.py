@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.aqi import standards, us_epa
+from core.aqi import AQIError
 from core.aqi.calculator import calculate, concentration_range
 from core.aqi.engine import categories
 from core.db import queries
@@ -207,10 +208,17 @@ def category_bands(parameter: str) -> list[dict]:
     _check(parameter)
     bands = []
     for c in categories("us_epa"):
-        low = concentration_range("us_epa", AQI_CODES[parameter], c["low"], UNITS[parameter])["low"]
-        high = None if c["high"] is None else concentration_range(
-            "us_epa", AQI_CODES[parameter], c["high"], UNITS[parameter])["high"]
+        try:
+            low = concentration_range("us_epa", AQI_CODES[parameter], c["low"], UNITS[parameter])["low"]
+        except AQIError:  # 8-hour ozone stops at 300: the categories above need a 1-hour value
+            break
+        try:
+            high = None if c["high"] is None else concentration_range(
+                "us_epa", AQI_CODES[parameter], c["high"], UNITS[parameter])["high"]
+        except AQIError:
+            high = None
         bands.append({"name": c["name"], "color": c["color"], "low": low, "high": high})
+    bands[-1]["high"] = None  # the last band the table defines is open-ended
     return bands
 
 

@@ -52,7 +52,7 @@ def pm25_agreement(conn: Connection, hour: datetime, negatives: str = "as_is") -
     window = frame.pivot_table(index="code", columns="age", values="value", aggfunc="last").reindex(
         index=codes, columns=range(HOURS))
     values = window.to_numpy(dtype=float)
-    nowcast = nowcast_array("pm25", values)[0] if negatives == "clip" else _nowcast_as_published(values)
+    nowcast = nowcast_array("pm25", np.maximum(values, 0.0) if negatives == "clip" else values)[0]
     # A NowCast below zero (noise around clean air) reads as 0, AirNow's lowest index.
     steps = np.maximum(truncate_steps_array(nowcast, 1), 0)
     ours = us_epa.pm25_scale(hour.date(), "pm25_1h").index_array(steps)
@@ -63,22 +63,3 @@ def pm25_agreement(conn: Connection, hour: datetime, negatives: str = "as_is") -
         if mine != theirs:
             mismatches[code] = (mine, theirs)
     return Agreement(hour, len(codes), len(codes) - len(mismatches), mismatches)
-
-
-def _nowcast_as_published(values: np.ndarray) -> np.ndarray:
-    """EPA's PM NowCast (newest first, NaN missing) with negative hours kept, as AirNow computes it.
-
-    core.aqi.nowcast clips negatives to 0; until it offers to keep them, this is the same formula without
-    the clip: weight min/max floored at 0.5, 2 of the 3 newest hours needed.
-    """
-    present = ~np.isnan(values)
-    ok = present[:, :3].sum(axis=1) >= 2
-    highest = np.where(present, values, -np.inf).max(axis=1)
-    lowest = np.where(present, values, np.inf).min(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        weight = np.where(highest > 0, lowest / highest, 1.0)
-    weight = np.maximum(weight, METHODS["pm25"].min_weight)
-    factors = np.where(present, weight[:, None] ** np.arange(values.shape[1]), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        result = (factors * np.where(present, values, 0.0)).sum(axis=1) / factors.sum(axis=1)
-    return np.where(ok, result, np.nan)

@@ -20,6 +20,13 @@ def make_celery(ctx: Context) -> Celery:
                        # RedBeat keeps the schedule and a lock in Redis: one beat fires, however many hosts run one.
                        beat_scheduler="redbeat.RedBeatScheduler", redbeat_redis_url=broker_url(ctx.settings),
                        redbeat_key_prefix="aqi:redbeat:", redbeat_lock_timeout=REDBEAT_LOCK_S)
-    celery.task(name=TASK_NAME)(lambda run_id: execute(ctx, run_id))
-    celery.task(name=SCHEDULED_TASK)(lambda job: run_scheduled(ctx, job))
+
+    @celery.task(name=TASK_NAME)
+    def run_job(run_id: int) -> None:
+        execute(ctx, run_id)
+
+    @celery.task(name=SCHEDULED_TASK)
+    def scheduled(job: str) -> None:
+        run_scheduled(ctx, job)
+
     return celery

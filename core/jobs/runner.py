@@ -87,7 +87,10 @@ def execute(ctx: Context, run_id: int) -> None:
     """Run a recorded job to its end and record the outcome (this is what workers call)."""
     engine = ctx.engine
     with Session(engine) as session:
-        job = session.scalar(select(JobRun.job).where(JobRun.id == run_id))
+        job = session.scalar(select(JobRun.job).where(JobRun.id == run_id, JobRun.status == "running"))
+    if job is None:
+        log.warning("run %s is not waiting to run (finished, or another database's): skipped", run_id)
+        return
     context = JobContext(ctx, run_id)
     status, summary, message = "succeeded", None, "done"
     try:

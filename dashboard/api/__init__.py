@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from dashboard.api import errors, forecasts, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
-from dashboard.api.routes import blueprint
+from dashboard.api.routes import allowed_methods, blueprint
 
 errors.register(blueprint)
 
@@ -32,7 +32,7 @@ def init_app(server: Flask) -> None:
     def options_response():
         # Flask's automatic OPTIONS answer lists what the URL map allows, including the catch-all's GET.
         response = default_options()
-        methods = errors.allowed_methods(request.path) if request.path.startswith("/api/") else []
+        methods = allowed_methods(request.path) if request.path.startswith("/api/") else []
         if methods:
             response.headers["Allow"] = ", ".join(methods)
         return response
@@ -42,4 +42,4 @@ def init_app(server: Flask) -> None:
     @server.errorhandler(405)
     def _method_not_allowed(exc):
         # Route matching fails before the API blueprint is chosen, so its own handlers never see a 405.
-        return errors.http_error(exc) if request.path.startswith("/api/") else exc
+        return errors.http_error(exc, allowed_methods(request.path)) if request.path.startswith("/api/") else exc

@@ -42,7 +42,7 @@ class ForecastResponse(Body):
 
 @route("/stations/{station_id}/forecast", summary="A station's hourly forecast: p10, p50, p90 and the AQI of p50",
        query=ForecastQuery, path_params=StationPath, content={JSON: ForecastResponse}, cache="forecast",
-       errors=(400, 404, 503))
+       errors=(400, 404, 503), access="access_forecast")
 def station_forecast(q: ForecastQuery, station_id: int) -> dict:
     """Read from the stored hourly batch; forecast on demand when the stored issue is older than the data."""
     from core.forecast.service import forecast_for_station

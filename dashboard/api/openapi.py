@@ -7,6 +7,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from core.db.queries import MAX_LIMIT
+from core.settings import Settings
+from core.users import required_role
 from dashboard.api.routes import PREFIX, ROUTES, Route
 from dashboard.api.schemas import ErrorResponse
 
@@ -37,9 +39,14 @@ NowCast), India NAQI or the European EAQI.
 * Rate limit per client address, reported in `X-RateLimit-*` headers; beyond it a 429."""
 
 
-@lru_cache(maxsize=1)
-def document() -> dict:
-    """The whole OpenAPI document (built once: routes are registered at import)."""
+def document(settings: Settings) -> dict:
+    """The OpenAPI document for an app's settings: an operation says it needs credentials when its role does."""
+    return _document(tuple(required_role(r.access, settings) for r in ROUTES))
+
+
+@lru_cache(maxsize=8)
+def _document(roles: tuple[str, ...]) -> dict:
+    """The whole document for the routes' roles (routes are registered at import, so this is built once)."""
     models = {m for r in ROUTES for m in r.content.values() if isinstance(m, type)} | {ErrorResponse}
     refs, defs = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
                                     ref_template=REF)
@@ -47,21 +54,21 @@ def document() -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "AQI Predictor API", "version": "1.0.0", "description": DESCRIPTION},
-        "paths": _paths(schemas),
+        "paths": _paths(schemas, roles),
         "components": {"schemas": defs.get("$defs", {}),
                        "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
                                            "session": {"type": "apiKey", "in": "cookie", "name": "session"}}},
     }
 
 
-def _paths(schemas: dict) -> dict:
+def _paths(schemas: dict, roles: tuple[str, ...]) -> dict:
     paths: dict[str, dict] = {}
-    for r in ROUTES:
-        paths.setdefault(PREFIX + r.path, {})[r.method.lower()] = _operation(r, schemas)
+    for r, needed in zip(ROUTES, roles):
+        paths.setdefault(PREFIX + r.path, {})[r.method.lower()] = _operation(r, schemas, needed)
     return paths
 
 
-def _operation(route: Route, schemas: dict) -> dict:
+def _operation(route: Route, schemas: dict, needed: str) -> dict:
     parameters = _parameters(route.path_params, "path") + _parameters(route.query, "query")
     rate = {name: {"description": text, "schema": {"type": "integer"}} for name, text in RATE_HEADERS.items()}
     success = {
@@ -78,7 +85,7 @@ def _operation(route: Route, schemas: dict) -> dict:
                                   "content": {"application/json": {"schema": schemas[ErrorResponse]}}}
     operation = {"operationId": route.endpoint, "summary": route.summary, "description": route.description,
                  "parameters": parameters, "responses": responses}
-    if route.access:
+    if needed != "public":
         operation["security"] = [{"basic": []}, {"session": []}]
     return operation
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError

@@ -262,6 +262,8 @@ class CurrentProperties(Body):
     reason: str | None = Field(description="Why there is no index, when there is none.")
     pollutants: dict[str, Reading] = Field(description="Per pollutant: concentration, unit, sub-index or level.")
     reported_hours: int = Field(description="Pollutants reported in the current hour.")
+    age_hours: int | None = Field(description="Hours between the station's newest reading and `as_of` (null: none "
+                                              "in the last 24 h); the map greys stations older than 3 h.")
 
 
 class CurrentStation(CurrentProperties):

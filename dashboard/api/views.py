@@ -12,7 +12,6 @@ from core.aqi.calculator import AQIError, calculate
 from core.aqi.engine import AVERAGING
 from core.aqi import standards
 from core.aqi.nowcast import REPORTED, nowcast_aqi
-from core.db import engine as db_engine
 from core.db import queries
 from core.export import csv_chunks
 from core.paging import Page, page_of
@@ -46,27 +45,28 @@ def _geojson(page: dict) -> Response:
 
 
 @route("/cities", summary="Cities with their station counts", query=PageQuery, content={JSON: CityPage},
-       cache="stations")
+       cache="stations", access="access_map")
 def list_cities(q: PageQuery) -> dict:
     """Every city, by name."""
     return _page(catalog.cities(context.current()), q)
 
 
 @route("/stations", summary="Stations, filtered", query=StationsQuery,
-       content={JSON: StationPage, GEOJSON: StationFeatureCollection}, cache="stations")
+       content={JSON: StationPage, GEOJSON: StationFeatureCollection}, cache="stations",
+       access="access_map")
 def list_stations(q: StationsQuery) -> dict | Response:
     """Stations in id order, filtered by city, kind, active flag and bounding box (filters combine)."""
-    with db_engine.session() as session:
+    with context.current().session() as session:
         query = queries.stations_query(q.city, q.kind, q.active, bbox_tuple(q.bbox))
         page = queries.paginate(session, query, q.limit, q.page).as_dict()
     return _geojson(page) if q.format == "geojson" else page
 
 
 @route("/stations/{station_id}", summary="One station", path_params=StationPath, content={JSON: StationOne},
-       errors=(404,), cache="stations")
+       errors=(404,), cache="stations", access="access_map")
 def get_station(station_id: int) -> dict:
     """The station with this id, as /stations lists it."""
-    with db_engine.session() as session:
+    with context.current().session() as session:
         row = queries.station(session, station_id)
     if row is None:
         raise APIError(404, "not_found", f"no station with id {station_id}")
@@ -75,7 +75,7 @@ def get_station(station_id: int) -> dict:
 
 @route("/stations/{station_id}/measurements", summary="A station's hourly measurements",
        query=MeasurementsQuery, path_params=StationPath, errors=(400, 404), cache="current_aqi",
-       content={JSON: MeasurementPage, CSV: {"type": "string", "description": (
+       access="access_map", content={JSON: MeasurementPage, CSV: {"type": "string", "description": (
            "Header row station_id,ts,parameter,value,unit,quality, then one row per hour and parameter.")}})
 def station_measurements(q: MeasurementsQuery, station_id: int) -> dict | Response:
     """Hourly values in [from, to), by hour then parameter, each with its unit and quality flag.
@@ -83,7 +83,7 @@ def station_measurements(q: MeasurementsQuery, station_id: int) -> dict | Respon
     JSON pages cover at most 31 days. `format=csv` streams the whole range (at most 366 days) without `limit`
     or `page`: the export reads the database a week at a time, so any range costs the same memory.
     """
-    with db_engine.session() as session:
+    with context.current().session() as session:
         if queries.station(session, station_id) is None:
             raise APIError(404, "not_found", f"no station with id {station_id}")
         end = q.end or _after_newest_hour(session)
@@ -120,12 +120,14 @@ def _check_range(q: MeasurementsQuery, start: datetime, end: datetime) -> None:
 
 
 def _csv_chunks(station_id: int, start: datetime, end: datetime, parameter: str | None) -> Iterator[str]:
+    app = context.current()  # read now: the chunks are produced after the view has returned
+
     def weeks() -> Iterator[list]:
         t = start
         while t < end:
             upto = min(t + CSV_CHUNK, end)
             # A short session per chunk: a slow reader never holds a database connection.
-            with db_engine.session() as session:
+            with app.session() as session:
                 rows = queries.measurements(session, station_id, t, upto, parameter)
             yield [(station_id, iso(ts), p, value, unit, QUALITY_NAMES[quality]) for ts, p, value, unit, quality in rows]
             t = upto
@@ -133,7 +135,8 @@ def _csv_chunks(station_id: int, start: datetime, end: datetime, parameter: str 
 
 
 @route("/aqi/current", summary="Current AQI of every station, overall and per pollutant", query=CurrentQuery,
-       content={JSON: CurrentPage, GEOJSON: CurrentFeatureCollection}, errors=(400, 404), cache="current_aqi")
+       content={JSON: CurrentPage, GEOJSON: CurrentFeatureCollection}, errors=(400, 404), cache="current_aqi",
+       access="access_map")
 def aqi_current(q: CurrentQuery) -> dict | Response:
     """Each active station's index for the newest hour under `standard`, in a city and/or a bounding box.
 
@@ -169,7 +172,7 @@ def _current_row(row: dict, standard: str) -> dict:
 
 
 @route("/aqi/calculate", summary="Index of one concentration", query=CalculateQuery, content={JSON: Calculation},
-       cache=DAY)
+       cache=DAY, access="access_map")
 def aqi_calculate(q: CalculateQuery) -> dict:
     """The index, category, colour and health message of one concentration under a standard."""
     try:
@@ -179,7 +182,7 @@ def aqi_calculate(q: CalculateQuery) -> dict:
 
 
 @route("/aqi/nowcast", summary="NowCast of hourly values and its US EPA index", query=NowcastQuery,
-       content={JSON: NowCast}, cache=DAY)
+       content={JSON: NowCast}, cache=DAY, access="access_map")
 def aqi_nowcast(q: NowcastQuery) -> dict:
     """EPA NowCast for PM2.5/PM10 (12 h) or the legacy AirNow ozone NowCast (8 h), and its AQI."""
     hourly = [float(x) if x.strip() else None for x in q.hourly.split(",")]
@@ -196,17 +199,17 @@ def aqi_nowcast(q: NowcastQuery) -> dict:
 
 
 @route("/openapi.json", summary="This API's OpenAPI 3.1 document", content={JSON: OpenAPIDocument}, errors=(),
-       cache=HOUR)
+       cache=HOUR, access="public")
 def openapi_document() -> dict:
     """Generated from the same pydantic models that validate the requests."""
-    return openapi.document()
+    return openapi.document(context.settings())
 
 
 @route("/docs", summary="This API's reference as a web page", content={HTML: {"type": "string"}}, errors=(),
-       cache=HOUR)
+       cache=HOUR, access="public")
 def api_docs() -> Response:
     """The OpenAPI document rendered on the server: no scripts, works offline."""
-    return Response(docs.render(openapi.document()), mimetype=HTML)
+    return Response(docs.render(openapi.document(context.settings())), mimetype=HTML)
 
 
 @blueprint.route("/", defaults={"rest": ""})

@@ -7,7 +7,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from core.jobs import runner
 from core.jobs.registry import JOBS
-from dashboard import context
+from dashboard import access, context
 from dashboard.auth import current_user
 from dashboard.components.cards import job_card, job_progress
 from dashboard.components.tables import job_history_table
@@ -37,6 +37,7 @@ def skeleton() -> html.Div:
 @callback(Output(Admin.NOTICE, "children"),
           Input(Admin.job(Admin.RUN, ALL), "n_clicks"), Input(Admin.job(Admin.CANCEL, ALL), "n_clicks"),
           prevent_initial_call=True)
+@access.requires("admin")  # it changes state: always an admin, whatever access_admin says
 def act(_runs, _cancels):
     trigger = ctx.triggered_id
     if not trigger or not ctx.triggered[0]["value"]:

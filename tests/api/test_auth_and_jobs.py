@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +31,7 @@ def basic(name: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()}
 
 
-def wait_for(engine, run_id: int, timeout: float = 60) -> dict:
+def wait_for(engine, run_id: int, timeout: float = 60, log: Path | None = None) -> dict:
     """The run once it has ended: its thread joined when it runs in this process, else its record polled."""
     for thread in threading.enumerate():
         if thread.name == f"job-{run_id}":
@@ -41,7 +42,8 @@ def wait_for(engine, run_id: int, timeout: float = 60) -> dict:
         if run["status"] != "running":
             return run
         time.sleep(0.1)  # a Celery worker, another process, records the outcome: poll for it until the deadline
-    raise AssertionError(f"run {run_id} still running after {timeout} s")
+    tail = f"; worker log:\n{log.read_text()[-3000:]}" if log else ""
+    raise AssertionError(f"run {run_id} still running after {timeout} s{tail}")
 
 
 def test_passwords_are_hashed_and_checked(seeded_pg, users):
@@ -149,20 +151,20 @@ def test_security_headers_on_every_response(client, path):
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
 
 
-def test_celery_worker_runs_a_job_against_real_redis(seeded_pg, pg_settings, pg_context, users, tmp_path):
-    from tests.conftest import TEST_REDIS_URL
-
-    # The worker is its own process with its own settings, as in production (`python app.py worker`).
-    env = {**os.environ, "DATABASE_URL": pg_settings.database_url, "REDIS_URL": TEST_REDIS_URL,
+def test_celery_worker_runs_a_job_against_real_redis(seeded_pg, pg_settings, pg_context, private_redis, users,
+                                                     tmp_path):
+    # The worker is its own process with its own settings, as in production (`python app.py worker`); its broker
+    # is a Redis of this test's own, so no message left by another run reaches it.
+    env = {**os.environ, "DATABASE_URL": pg_settings.database_url, "REDIS_URL": private_redis.url,
            "AQI_JOBS_BACKEND": "celery", "AQI_ENVIRONMENT": "test",
            "AQI_FORECAST_MODEL_DIR": pg_settings.forecast_model_dir}
     with open(tmp_path / "worker.log", "w") as log:
         worker = subprocess.Popen([sys.executable, "app.py", "worker", "--concurrency", "1"], cwd=ROOT, env=env,
                                   stdout=log, stderr=subprocess.STDOUT)
     try:
-        run_id = runner.start(pg_context(jobs_backend="celery", redis_url=TEST_REDIS_URL), "db_settings",
+        run_id = runner.start(pg_context(jobs_backend="celery", redis_url=private_redis.url), "db_settings",
                               users["admin"])
-        run = wait_for(seeded_pg, run_id, timeout=90)
+        run = wait_for(seeded_pg, run_id, timeout=90, log=tmp_path / "worker.log")
         assert run["status"] == "succeeded", (tmp_path / "worker.log").read_text()[-2000:]
         assert run["summary"]["dialect"] == "postgresql"
         assert {s["name"] for s in run["summary"]["server"]} >= {"shared_buffers", "maintenance_work_mem"}

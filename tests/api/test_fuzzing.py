@@ -14,8 +14,8 @@ from dashboard import create_app
 from dashboard.api import openapi
 from tests.conftest import settings_for_tests
 
-# The document needs no server or database: built from the route registry at import.
-schema = schemathesis.openapi.from_dict(openapi.document())
+# The document needs no server or database: built from the route registry and the default settings' roles.
+schema = schemathesis.openapi.from_dict(openapi.document(settings_for_tests()))
 
 
 @pytest.fixture(scope="module")

@@ -434,13 +434,14 @@ def test_seeding_the_session_postgres_range_again_changes_nothing(seeded_pg):
 # --------------------------------------------------------------------------- append_new_hours
 
 
-def test_append_new_hours_adds_exactly_the_missing_hours_up_to_now(sqlite_engine):
+def test_append_new_hours_adds_exactly_the_missing_hours_up_to_now(sqlite_ctx):
+    sqlite_engine = sqlite_ctx.engine
     seed(sqlite_engine, 1, N_STATIONS, seed=7, end=T_END)
     before = count(sqlite_engine, Measurement)
     now = T_END + timedelta(hours=3)
     expected = simulator.simulate(T_END + timedelta(hours=1), now + timedelta(hours=1), n_stations=N_STATIONS,
                                   seed=7).measurements
-    written = append_new_hours(sqlite_engine, N_STATIONS, seed=7, now=now)
+    written = append_new_hours(sqlite_ctx, N_STATIONS, seed=7, now=now)
     assert written == len(expected) > 0
     assert count(sqlite_engine, Measurement) == before + written
     hours = measured_hours(sqlite_engine)
@@ -453,14 +454,16 @@ def test_append_new_hours_adds_exactly_the_missing_hours_up_to_now(sqlite_engine
         for c, p, ts, v, u in expected[["station_code", "parameter", "ts", "value", "unit"]].itertuples(index=False))
 
 
-def test_append_new_hours_adds_nothing_when_up_to_date(sqlite_engine):
+def test_append_new_hours_adds_nothing_when_up_to_date(sqlite_ctx):
+    sqlite_engine = sqlite_ctx.engine
     seed(sqlite_engine, 1, N_STATIONS, seed=7, end=T_END)
     before = count(sqlite_engine, Measurement)
-    assert append_new_hours(sqlite_engine, N_STATIONS, seed=7, now=T_END) == 0
-    assert append_new_hours(sqlite_engine, N_STATIONS, seed=7, now=T_END - timedelta(hours=5)) == 0
+    assert append_new_hours(sqlite_ctx, N_STATIONS, seed=7, now=T_END) == 0
+    assert append_new_hours(sqlite_ctx, N_STATIONS, seed=7, now=T_END - timedelta(hours=5)) == 0
     assert count(sqlite_engine, Measurement) == before
 
 
-def test_append_new_hours_on_an_empty_database_adds_nothing(sqlite_engine):
-    assert append_new_hours(sqlite_engine, N_STATIONS, seed=7, now=T_END) == 0
+def test_append_new_hours_on_an_empty_database_adds_nothing(sqlite_ctx):
+    sqlite_engine = sqlite_ctx.engine
+    assert append_new_hours(sqlite_ctx, N_STATIONS, seed=7, now=T_END) == 0
     assert count(sqlite_engine, Measurement) == 0

@@ -253,7 +253,7 @@ def test_surface_layer_switches_on_under_the_markers(dash_duo, app, choose, shot
 
 def test_view_state_round_trips_through_the_url(dash_duo, app, shot):
     from core import catalog
-    station = next(s for s in catalog.stations("Delhi") if s["kind"] == "reference")
+    station = next(s for s in catalog.stations(app.server.extensions["aqi"], "Delhi") if s["kind"] == "reference")
     query = (f"city=Delhi&standard=us_epa&pollutant=pm25&time=2026-11-19T20:00Z&layers=surface,reference"
              f"&palette=cvd&view=table&station={station['id']}")
     dash_duo.start_server(app)

@@ -1,7 +1,4 @@
-"""The cache over a real Redis server that these tests start and stop on their own port."""
-import shutil
-import socket
-import subprocess
+"""The cache over a real Redis server that each test starts (and stops) on its own port."""
 import threading
 import time
 from collections import Counter
@@ -12,43 +9,6 @@ import redis
 from core import cache as cache_module
 from core.cache import AppCache, hit_rates
 from core.settings import load_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A throwaway redis-server process on its own port."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"], stdout=subprocess.PIPE)
-        # Its log says when it listens; an empty line means it exited instead.
-        for line in iter(self.proc.stdout.readline, b""):
-            if b"Ready to accept connections" in line:
-                return
-        raise RuntimeError(f"redis-server did not start (exit code {self.proc.wait()})")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        self.proc.stdout.close()
-
-
-@pytest.fixture()
-def server():
-    srv = RedisServer()
-    srv.start()
-    yield srv
-    if srv.proc.poll() is None:
-        srv.stop()
 
 
 class Clock:
@@ -70,12 +30,12 @@ class Clock:
         self.offset += seconds
 
 
-def _cache(server, **overrides) -> AppCache:
-    return AppCache(load_settings(redis_url=f"redis://127.0.0.1:{server.port}/0", **overrides))
+def _cache(private_redis, **overrides) -> AppCache:
+    return AppCache(load_settings(redis_url=private_redis.url, **overrides))
 
 
-def test_second_read_is_a_hit_and_counted(server, cache_metrics):
-    cache = _cache(server)
+def test_second_read_is_a_hit_and_counted(private_redis, cache_metrics):
+    cache = _cache(private_redis)
     calls = []
     for _ in range(3):
         assert cache.get_or_compute("stations", ("cities",), lambda: calls.append(1) or ["Delhi"]) == ["Delhi"]
@@ -84,16 +44,16 @@ def test_second_read_is_a_hit_and_counted(server, cache_metrics):
     assert (rates["hits"], rates["misses"]) == (2, 1) and rates["hit_rate"] == pytest.approx(2 / 3)
 
 
-def test_entries_expire_after_their_namespace_ttl(server, cache_metrics):
-    cache = _cache(server, ttl_weather=1)
+def test_entries_expire_after_their_namespace_ttl(private_redis, cache_metrics):
+    cache = _cache(private_redis, ttl_weather=1)
     calls = []
     cache.get_or_compute("weather", ("x",), lambda: calls.append(1) or 1)
-    ttl = redis.Redis(port=server.port).pttl(f"aqi:cache:{AppCache.key('weather', 'x')}")
+    ttl = redis.Redis(port=private_redis.port).pttl(f"aqi:cache:{AppCache.key('weather', 'x')}")
     assert 0 < ttl <= 2000  # kept twice the TTL for serving stale while one worker refreshes
 
 
-def test_a_missing_hot_key_is_computed_once_under_load(server, cache_metrics):
-    cache = _cache(server)
+def test_a_missing_hot_key_is_computed_once_under_load(private_redis, cache_metrics):
+    cache = _cache(private_redis)
     reads: Counter[int] = Counter()
     read = threading.Condition()
     redis_get = cache.backend.get
@@ -126,8 +86,8 @@ def test_a_missing_hot_key_is_computed_once_under_load(server, cache_metrics):
     assert len(calls) == 1
 
 
-def test_a_stale_value_is_served_while_one_worker_refreshes(server, cache_metrics):
-    cache = _cache(server, ttl_forecast=60)
+def test_a_stale_value_is_served_while_one_worker_refreshes(private_redis, cache_metrics):
+    cache = _cache(private_redis, ttl_forecast=60)
     cache.get_or_compute("forecast", ("s1",), lambda: "old")
     key = AppCache.key("forecast", "s1")
     cache.backend.set(key, (time.time() - 1, "old"), timeout=60)  # fresh_until in the past: stale
@@ -137,8 +97,8 @@ def test_a_stale_value_is_served_while_one_worker_refreshes(server, cache_metric
     assert cache.get_or_compute("forecast", ("s1",), lambda: "new") == "new"
 
 
-def test_delete_drops_only_the_named_entries(server, cache_metrics):
-    cache = _cache(server)
+def test_delete_drops_only_the_named_entries(private_redis, cache_metrics):
+    cache = _cache(private_redis)
     cache.get_or_compute("current_aqi", ("us_epa", "Delhi"), lambda: 1)
     cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 2)
     cache.delete("current_aqi", ("us_epa", "Delhi"))
@@ -146,16 +106,16 @@ def test_delete_drops_only_the_named_entries(server, cache_metrics):
     assert cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 20) == 2
 
 
-def test_losing_redis_falls_back_to_the_database_and_recovers(server, cache_metrics, monkeypatch):
+def test_losing_redis_falls_back_to_the_database_and_recovers(private_redis, cache_metrics, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(cache_module, "time", clock)
-    cache = _cache(server)
+    cache = _cache(private_redis)
     assert cache.get_or_compute("stations", ("cities",), lambda: "from db") == "from db"
-    server.stop()
+    private_redis.stop()
     assert cache.get_or_compute("stations", ("cities",), lambda: "db again") == "db again"
     assert not cache.is_up()
     assert cache.get_or_compute("stations", ("cities",), lambda: "db, breaker open") == "db, breaker open"
-    server.start()
+    private_redis.start()
     clock.advance(cache_module.RETRY_AFTER_S)
     assert cache.is_up()
     assert cache.get_or_compute("stations", ("cities",), lambda: "fresh") == "fresh"  # Redis restarted empty

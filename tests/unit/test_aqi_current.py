@@ -1,5 +1,4 @@
 """Whole-map current AQI: vectorised results equal the scalar rules; legends and palettes."""
-import time
 
 import numpy as np
 import pytest
@@ -197,18 +196,6 @@ def test_category_info_gives_name_colour_and_health_message():
     assert category_info("us_epa", -1)["name"] == "No index"
     with pytest.raises(AQIError):
         category_info("eea", 6)
-
-
-def test_current_aqi_speed_on_a_thousand_stations():
-    history = _random_history(1000, seed=3)
-    for standard in ("us_epa", "india_naqi", "eea"):
-        compute_indexes(standard, history)
-        runs = 20
-        start = time.perf_counter()
-        for _ in range(runs):
-            compute_indexes(standard, history)
-        print(f"\ncurrent_aqi {standard}: 1000 stations × 6 pollutants × 24 h in "
-              f"{(time.perf_counter() - start) / runs * 1000:.2f} ms")
 
 
 def test_us_pm25_reads_the_table_in_force_on_the_given_date():

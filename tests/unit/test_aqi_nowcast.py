@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from core.aqi import AQIError
-from core.aqi.nowcast import NEEDS_RECENT, nowcast, nowcast_array
+from core.aqi.nowcast import NEEDS_RECENT, nowcast, nowcast_aqi, nowcast_array
 
 
 def test_pm_hand_computed_example_with_weight_floor():
@@ -42,12 +42,17 @@ def test_two_of_three_recent_hours_are_enough(hourly):
     assert nowcast("pm25", hourly).value == pytest.approx(10.0)
 
 
-def test_negative_hours_are_clipped_to_zero():
-    # [0, 10, 20]: w = 0 → 0.5 for PM: (0 + 0.5·10 + 0.25·20) / 1.75 = 10 / 1.75
-    assert nowcast("pm25", [-5, 10, 20]).value == pytest.approx(10 / 1.75)
-    # ozone keeps w = 0: only this hour counts, and it is 0
+def test_negative_hours_count_as_they_are_as_airnow_does():
+    # [-5, 10, 20]: w = -0.25 → 0.5 for PM: (-5 + 0.5·10 + 0.25·20) / 1.75 = 5 / 1.75
+    assert nowcast("pm25", [-5, 10, 20]).value == pytest.approx(5 / 1.75)
+    # ozone holds a negative ratio at w = 0: only this hour counts
     result = nowcast("o3", [-5, 10, 20])
-    assert (result.value, result.weight) == (0.0, 0.0)
+    assert (result.value, result.weight) == (-5.0, 0.0)
+
+
+def test_a_nowcast_below_zero_reads_as_index_zero():
+    result = nowcast_aqi("pm25", [-1.0, -0.5, 0.2])
+    assert (result.value, result.aqi) == (0.0, 0)
 
 
 def test_all_zeros_give_zero():
