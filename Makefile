@@ -8,7 +8,7 @@ WORKERS ?= 4
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run serve test test-unit test-api test-services test-integration bench install install-test services browser clean
+.PHONY: run serve serve-all test test-unit test-api test-services test-integration bench install install-test services browser clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: install
 serve: install
 	mkdir -p var/prometheus  # app.py serve records metrics there before gunicorn's start empties it
 	PORT=$(PORT) WORKERS=$(WORKERS) PROMETHEUS_MULTIPROC_DIR=$(CURDIR)/var/prometheus $(PY) app.py serve
+
+## serve-all: production on one host: gunicorn, a Celery worker and beat (needs REDIS_URL, AQI_JOBS_BACKEND=celery)
+serve-all: install
+	@test -n "$$REDIS_URL$$AQI_REDIS_URL" || (echo "serve-all needs REDIS_URL (broker, schedule lock)" >&2; exit 2)
+	trap 'kill 0' EXIT; $(PY) app.py worker & $(PY) app.py beat & $(PY) app.py serve
 
 ## test: install, start local PostgreSQL/Redis if stopped, install Chromium if missing, run the whole suite
 test: install-test services browser

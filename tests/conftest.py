@@ -1,6 +1,7 @@
 """Shared fixtures: a private PostgreSQL database per run, seeded demo data, an app per configuration."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -25,18 +26,27 @@ SEED_DAYS = 4
 SEED_STATIONS = 24
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """A fresh, private PostgreSQL database for this test run, dropped afterwards."""
+@contextlib.contextmanager
+def private_database(prefix: str = "aqi_test"):
+    """A fresh PostgreSQL database on the test server (its URL), dropped afterwards."""
     base = make_url(TEST_DATABASE_URL)
-    name = f"aqi_test_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh, private PostgreSQL database for this test run, dropped afterwards."""
+    with private_database() as url:
+        yield url
 
 
 def settings_for_tests(**overrides):

@@ -1,13 +1,11 @@
 """The check against AirNow itself: real files of 2024-04-16 00–11 UTC loaded, our PM2.5 NowCast AQI vs AirNow's."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from core.db import migrate
 from core.db.engine import make_engine
@@ -15,7 +13,7 @@ from core.db.models import City, Station
 from core.ingest.airnow_check import pm25_agreement
 from core.ingest.files import import_file
 from core.settings import load_settings
-from tests.conftest import TEST_DATABASE_URL
+from tests.conftest import private_database
 
 AIRNOW = Path(__file__).resolve().parents[1] / "fixtures" / "airnow"
 HOUR = datetime(2024, 4, 16, 11, tzinfo=timezone.utc)
@@ -24,23 +22,15 @@ HOUR = datetime(2024, 4, 16, 11, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def airnow_day():
     """A private PostgreSQL database holding the fixture's site locations, 12 hours and HourlyAQObs."""
-    base = make_url(TEST_DATABASE_URL)
-    name = f"aqi_test_airnow_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(load_settings(database_url=base.set(database=name).render_as_string(False),
-                                       environment="test", pool_size=2, max_overflow=0))
-    migrate.upgrade(engine)
-    import_file(engine, AIRNOW / "monitoring_site_locations.dat")
-    for path in sorted(AIRNOW.glob("HourlyData_20240416*.dat")):
-        import_file(engine, path, now=HOUR)
-    import_file(engine, AIRNOW / "HourlyAQObs_2024041611.dat", now=HOUR)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with private_database("aqi_test_airnow") as url:
+        engine = make_engine(load_settings(database_url=url, environment="test", pool_size=2, max_overflow=0))
+        migrate.upgrade(engine)
+        import_file(engine, AIRNOW / "monitoring_site_locations.dat")
+        for path in sorted(AIRNOW.glob("HourlyData_20240416*.dat")):
+            import_file(engine, path, now=HOUR)
+        import_file(engine, AIRNOW / "HourlyAQObs_2024041611.dat", now=HOUR)
+        yield engine
+        engine.dispose()
 
 
 def test_our_nowcast_aqi_equals_airnows_at_nearly_every_site(airnow_day):
