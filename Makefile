@@ -7,6 +7,7 @@ PORT ?= 8050
 WORKERS ?= 4
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+AXE := tests/integration/axe/node_modules/axe-core/axe.min.js
 
 .PHONY: run serve serve-all test test-unit test-api test-services test-integration bench install install-test services browser clean
 
@@ -38,7 +39,7 @@ serve-all: install
 	trap 'kill 0' EXIT; $(PY) app.py worker & $(PY) app.py beat & $(PY) app.py serve
 
 ## test: install, start local PostgreSQL/Redis if stopped, install Chromium if missing, run the whole suite
-test: install-test services browser
+test: install-test services browser $(AXE)
 	$(PY) -m pytest tests
 
 test-unit: install-test
@@ -47,13 +48,24 @@ test-api: install-test services
 	$(PY) -m pytest tests/api
 test-services: install-test services
 	$(PY) -m pytest tests/services
-test-integration: install-test services browser
+test-integration: install-test services browser $(AXE)
 	$(PY) -m pytest tests/integration
 
 ## bench: big-data and speed figures (PostgreSQL COPY, 10M-row queries, AQI engine, API load with wrk)
 bench: install-test services
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PY) -m bench
+
+## audit: known vulnerabilities (PyPI/OSV advisories) in every installed package, transitive ones included.
+## Needs the advisory service, which CI cannot reach: not part of `make test`. pip-audit has its own venv so
+## its dependencies never mix with the app's pins.
+audit: install-test
+	test -x .venv-audit/bin/pip-audit || ($(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install --quiet pip-audit==2.10.1)
+	.venv-audit/bin/pip-audit --progress-spinner off --path $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+
+$(AXE): tests/integration/axe/package-lock.json
+	npm ci --prefix tests/integration/axe --no-audit --no-fund --silent
+	touch $@
 
 services:
 	@pg_isready -h 127.0.0.1 -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start

@@ -1,6 +1,87 @@
-// The live map's browser-side callbacks: playback, hour steps, and the view state in the URL.
+// The live map's browser-side callbacks: playback, hour steps, the view state in the URL, the zoom level that
+// groups stations, zooming into a group, and the browser's location (asked only when "Near me" is pressed).
+var MAP_GRAPH = "#map-graph .js-plotly-plot";
+
+// The table view's station names are buttons: pressing one (mouse or keyboard) opens that station's panel.
+document.addEventListener("click", function (event) {
+  var pick = event.target.closest && event.target.closest(".station-pick");
+  if (pick) { window.dash_clientside.set_props("map-selected", {data: Number(pick.dataset.station)}); }
+});
+
+// Cluster counts as HTML over the map (MapLibre's own text would fetch glyphs from the internet).
+function drawCounts(gd) {
+  var sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+  if (!sub || !sub.map) { return; }
+  var map = sub.map, box = map.getContainer().querySelector(".cluster-counts");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "cluster-counts";
+    box.setAttribute("aria-hidden", "true");  // the same counts are in the hover text and the table view
+    map.getContainer().appendChild(box);
+    map.on("move", function () { place(map, box); });
+  }
+  box.textContent = "";
+  (gd.data || []).forEach(function (trace) {
+    if (!trace.name || trace.name.indexOf("cluster: ") !== 0) { return; }
+    trace.text.forEach(function (count, i) {
+      var label = document.createElement("span");
+      label.textContent = count;
+      label.dataset.lon = trace.lon[i];
+      label.dataset.lat = trace.lat[i];
+      label.style.color = trace.textfont.color;
+      box.appendChild(label);
+    });
+  });
+  place(map, box);
+}
+
+function place(map, box) {
+  Array.prototype.forEach.call(box.children, function (label) {
+    var p = map.project([Number(label.dataset.lon), Number(label.dataset.lat)]);
+    label.style.transform = "translate(" + Math.round(p.x) + "px," + Math.round(p.y) + "px) translate(-50%,-50%)";
+  });
+}
+
+// Dash replaces the figure on every update: redraw the counts after each plot.
+new MutationObserver(function () {
+  var gd = document.querySelector(MAP_GRAPH);
+  if (gd && !gd.dataset.countsBound) {
+    gd.dataset.countsBound = "1";
+    gd.on("plotly_afterplot", function () { drawCounts(gd); });
+    drawCounts(gd);
+  }
+}).observe(document.documentElement, {childList: true, subtree: true});
+
 window.dash_clientside = Object.assign({}, window.dash_clientside, {
   aqiMap: {
+    clusterZoom: function (relayout, city, stored) {
+      var nu = window.dash_clientside.no_update;
+      if (!relayout || relayout["map.zoom"] === undefined) { return nu; }
+      var level = Math.floor(relayout["map.zoom"]);
+      if (stored && stored.city === city && stored.level === level) { return nu; }
+      return {city: city, level: level};
+    },
+    zoomToCluster: function (click, city) {
+      var nu = window.dash_clientside.no_update;
+      var point = click && click.points && click.points[0];
+      if (!point || !Array.isArray(point.customdata)) { return nu; }
+      var gd = document.querySelector(MAP_GRAPH);
+      var zoom = Math.min(gd._fullLayout.map.zoom + 2, 16);
+      window.Plotly.relayout(gd, {"map.center": {lon: point.customdata[0], lat: point.customdata[1]},
+                                  "map.zoom": zoom});
+      return {city: city, level: Math.floor(zoom)};
+    },
+    nearMe: function () {
+      var nu = window.dash_clientside.no_update;
+      if (!navigator.geolocation) { return [nu, "This browser cannot share its location."]; }
+      return new Promise(function (resolve) {
+        navigator.geolocation.getCurrentPosition(function (p) {
+          resolve([{lat: p.coords.latitude, lon: p.coords.longitude}, "Finding the nearest station…"]);
+        }, function (error) {
+          resolve([nu, "Your location was not shared (" + error.message + "): nothing was looked up."]);
+        }, {timeout: 15000, maximumAge: 600000});
+      });
+    },
     togglePlay: function (_clicks, disabled) {
       var playing = disabled;  // it was stopped: start it
       return [!playing, playing ? "❚❚ Pause" : "▶ Play", playing ? "true" : "false"];

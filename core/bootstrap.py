@@ -23,7 +23,7 @@ class Prepared:
     """What this start did, for the caller to report."""
 
     seeded: dict | None = None  # seed totals (and "seconds") when this start seeded an empty database
-    first_admin: tuple[str, str] | None = None  # (name, password) created now: the only time it is known
+    first_admin: tuple[str, str | None] | None = None  # (name, password or None when read from a file) created now
 
 
 def prepare(ctx: Context, seed: bool = True, progress: Callable[[int, int], None] | None = None) -> Prepared:
@@ -36,7 +36,7 @@ def prepare(ctx: Context, seed: bool = True, progress: Callable[[int, int], None
         totals = seeding.seed(ctx.engine, settings.seed_days, settings.seed_stations, settings.seed,
                               progress=progress)
         prepared.seeded = {**totals, "seconds": time.perf_counter() - started}
-    prepared.first_admin = users.ensure_first_admin(ctx.engine)
+    prepared.first_admin = users.ensure_first_admin(ctx.engine, ctx.settings.first_admin_password_file)
     return prepared
 
 

@@ -3,12 +3,15 @@ hit/miss counts in the metrics store, no stampede, and a circuit breaker so a lo
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 import uuid
+from datetime import date, datetime
 from typing import Any, Callable
 
+import orjson
 import redis
 from flask_caching.backends import NullCache, RedisCache, RedisClusterCache, SimpleCache
 
@@ -17,12 +20,54 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # bump when a cached value's shape changes: old entries are then never read
+FORMAT_VERSION = 3  # bump when a cached value's shape changes: old entries are then never read
 NAMESPACES = ("current_aqi", "forecast", "attribution", "spatial", "weather", "stations")
 RETRY_AFTER_S = 5.0  # after a Redis error, go straight to the database for this long, then try again
 WAIT_FOR_OTHER_S = 5.0  # how long a request waits for another worker computing the same missing key
 LOCK_MS = 30_000
 _MISSING = object()
+# Values are JSON, never pickle: whoever can write to Redis must not be able to run code in the workers.
+# orjson writes datetimes as plain strings, so they are tagged to come back as datetimes.
+_DATETIME, _DATE = "$datetime", "$date"
+_DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def _tag(value: Any) -> dict:
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, date):
+        return {_DATE: value.isoformat()}
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            if _DATETIME in value:
+                return datetime.fromisoformat(value[_DATETIME])
+            if _DATE in value:
+                return date.fromisoformat(value[_DATE])
+        return {k: _untag(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untag(v) for v in value]
+    return value
+
+
+class JSONSerializer:
+    """Flask-Caching's serializer interface over tagged JSON: dicts, lists, numbers, text, None, datetimes, dates
+    and numpy arrays (tuples come back as lists, NaN as None)."""
+
+    def dumps(self, value: Any) -> bytes:
+        return orjson.dumps(value, default=_tag, option=_DUMP_OPTIONS)
+
+    def loads(self, raw: bytes | None) -> Any:
+        if raw is None:
+            return None
+        try:
+            return _untag(orjson.loads(raw))
+        except (orjson.JSONDecodeError, ValueError):
+            log.warning("ignoring a cache entry that is not this app's JSON")
+            return None
 
 
 class AppCache:
@@ -43,6 +88,8 @@ class AppCache:
                 self.backend = RedisCache(host=self.client, key_prefix="aqi:cache:")
         else:
             self.backend = SimpleCache(threshold=20_000)
+        # Every backend stores the same JSON, so the in-process default round-trips values exactly as Redis does.
+        self.backend.serializer = JSONSerializer()
         self._down_until = 0.0
         self._local_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -67,9 +114,21 @@ class AppCache:
     # -- keys and values ---------------------------------------------------------------------------------
     @staticmethod
     def key(namespace: str, *parts: Any) -> str:
+        """The namespace and a hash of the parts as JSON: no name can take another's key ("*" is not None)."""
         if namespace not in NAMESPACES:
             raise ValueError(f"unknown cache namespace {namespace!r}")
-        return f"v{FORMAT_VERSION}:{namespace}:" + ":".join("*" if p is None else str(p) for p in parts)
+        digest = hashlib.blake2b(orjson.dumps(parts, default=_tag, option=_DUMP_OPTIONS), digest_size=20)
+        return f"v{FORMAT_VERSION}:{namespace}:{digest.hexdigest()}"
+
+    def ping(self) -> dict:
+        """The backend's readiness, on the cache's own client (no new connection per check)."""
+        if self.client is None:
+            return {"status": "ok", "backend": self.backend_name}
+        try:
+            self.client.ping()
+            return {"status": "ok", "backend": "redis"}
+        except redis.RedisError as exc:
+            return {"status": "down", "backend": "redis", "error": type(exc).__name__}
 
     def get_or_compute(self, namespace: str, parts: tuple, compute: Callable[[], Any]) -> Any:
         """The cached value, or compute() once across workers when the key is missing or stale."""

@@ -1,4 +1,5 @@
-"""CSV export of measurements for a station or a city, streamed row by row (any range, constant memory)."""
+"""CSV export of measurements for a station or a city, streamed a week of one station at a time (constant
+memory, and no database connection held while a slow client reads)."""
 from __future__ import annotations
 
 import csv
@@ -14,7 +15,10 @@ from core.db import queries
 from core.parameters import POLLUTANTS
 from core.times import iso
 
-MAX_DAYS = 400
+MAX_DAYS = 366
+CHUNK = timedelta(days=7)  # one short session per station and week: at most 6 × 168 rows in memory
+# A spreadsheet runs a text cell starting with one of these as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ["ts_utc", "station_id", "station_code", "station_name", "city", "kind", "parameter", "value", "unit",
            "quality", "epa_corrected_pm25"]
 
@@ -39,7 +43,8 @@ class Selection:
 
 def selection(ctx: Context, station_id: int | None, city: str | None, parameters: list[str] | None, start: datetime,
               end: datetime) -> Selection:
-    """Validate what is asked for; ExportError names the problem."""
+    """Validate what is asked for; ExportError names the problem, catalog.UnknownCity / catalog.UnknownStation
+    (LookupErrors) a name the catalogue lacks."""
     if (station_id is None) == (city is None):
         raise ExportError("give either a station or a city")
     if start.tzinfo is None or end.tzinfo is None:
@@ -53,20 +58,19 @@ def selection(ctx: Context, station_id: int | None, city: str | None, parameters
     if unknown:
         raise ExportError(f"unknown pollutant(s) {', '.join(unknown)}; known: {', '.join(POLLUTANTS)}")
     if station_id is not None:
-        stations = [s for s in catalog.stations(ctx) if s["id"] == station_id]
-        if not stations:
-            raise ExportError(f"no station {station_id}")
+        stations = [catalog.station(ctx, station_id)]
     else:
         stations = catalog.stations(ctx, city)
         if not stations:
-            raise ExportError(f"no city {city!r}")
+            raise ExportError(f"the city {city!r} has no stations")
     return Selection(stations, parameters, start, end)
 
 
 def csv_chunks(header: Iterable, batches: Iterable[Iterable[Iterable]]) -> Iterator[str]:
     """The one CSV writer of every export: the header, then each non-empty batch of rows as one text chunk.
 
-    Lines end in \n; memory holds one batch, so any range streams in constant memory.
+    Lines end in \n; memory holds one batch, so any range streams in constant memory. Text cells that a
+    spreadsheet would run as a formula get a leading ' (numbers, negative ones included, are data and stay).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -75,9 +79,13 @@ def csv_chunks(header: Iterable, batches: Iterable[Iterable[Iterable]]) -> Itera
     for rows in batches:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(rows)
+        writer.writerows([_inert(cell) for cell in row] for row in rows)
         if buffer.tell():
             yield buffer.getvalue()
+
+
+def _inert(cell):
+    return "'" + cell if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
 
 
 def csv_lines(ctx: Context, sel: Selection) -> Iterator[str]:
@@ -88,12 +96,17 @@ def csv_lines(ctx: Context, sel: Selection) -> Iterator[str]:
         s = by_id[sid]
         corrected = ""
         if s["kind"] == "low_cost" and parameter == "pm25" and humidity is not None:
-            corrected = f"{epa_pm25_correction(value, humidity):.1f}"
+            corrected = round(float(epa_pm25_correction(value, humidity)), 1)  # a number, never a formula
         return [iso(ts), sid, s["code"], s["name"], s["city"], s["kind"], parameter, value, unit, quality, corrected]
 
     def batches() -> Iterator[list]:
-        with ctx.session() as session:
-            result = queries.export_measurements(session, sorted(by_id), sel.parameters, sel.start, sel.end)
-            for rows in result.partitions():
+        for sid in sorted(by_id):
+            t = sel.start
+            while t < sel.end:
+                upto = min(t + CHUNK, sel.end)
+                # A short session per chunk: between chunks, while the client reads, no connection is held.
+                with ctx.session() as session:
+                    rows = queries.export_measurements(session, [sid], sel.parameters, t, upto).all()
                 yield [row(*r) for r in rows]
+                t = upto
     return csv_chunks(COLUMNS, batches())

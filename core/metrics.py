@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 # Bucket i holds durations in (BASE·RATIO^(i-1), BASE·RATIO^i] ms: 0.01 ms … ~10 min at 10 % steps.
 BASE_MS, RATIO, BUCKETS = 0.01, 1.1, 190
 KEEP_MINUTES = 120
+# Each timer name is a Prometheus label and a histogram that never expire: past this many per kind in a
+# process, new names are recorded as OTHER, so no caller can grow /metrics without bound.
+MAX_NAMES_PER_KIND = 200
+OTHER = "other"
 PROM_LATENCY = Histogram("aqi_latency_seconds", "Time spent, by kind (api, callback, db, cache, inference)",
                          ["kind", "name"],
                          buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
@@ -247,13 +251,28 @@ class RedisSink(LocalSink):
 class MetricsStore:
     """Records durations and counters; answers per-timer summaries and per-minute series over a window."""
 
-    def __init__(self, sink: LocalSink | None = None) -> None:
+    def __init__(self, sink: LocalSink | None = None, max_names: int = MAX_NAMES_PER_KIND) -> None:
         self.sink = sink or LocalSink()
+        self.max_names = max_names
+        self._names: dict[str, set[str]] = defaultdict(set)
+        self._names_lock = threading.Lock()
 
     def use(self, sink: LocalSink) -> None:
         self.sink = sink
 
+    def bounded_name(self, kind: str, name: str) -> str:
+        """The name itself while the kind has fewer than max_names distinct ones, OTHER after that."""
+        with self._names_lock:
+            names = self._names[kind]
+            if name in names:
+                return name
+            if len(names) >= self.max_names:
+                return OTHER
+            names.add(name)
+            return name
+
     def record(self, kind: str, name: str, ms: float, error: bool = False) -> None:
+        name = self.bounded_name(kind, name)
         self.sink.add(minute_now(), kind, name, bucket_of(ms), error)
         PROM_LATENCY.labels(kind, name).observe(ms / 1000)
         if error:

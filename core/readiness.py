@@ -1,7 +1,6 @@
 """Readiness checks of each dependency, reported without raising."""
 from __future__ import annotations
 
-import redis
 from sqlalchemy import Engine, text
 
 from core.db.migrate import current_revision
@@ -15,17 +14,6 @@ def database(engine: Engine) -> dict:
         return {"status": "ok", "dialect": engine.dialect.name, "revision": current_revision(engine)}
     except Exception as exc:  # this check exists to say what is down, not to fail
         return {"status": "down", "error": type(exc).__name__}
-
-
-def cache(redis_url: str) -> dict:
-    if not redis_url:
-        return {"status": "ok", "backend": "in-process"}
-    try:
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-        client.ping()
-        return {"status": "ok", "backend": "redis"}
-    except redis.RedisError as exc:
-        return {"status": "down", "backend": "redis", "error": type(exc).__name__}
 
 
 def model(models: ModelSlot) -> dict:

@@ -1,9 +1,12 @@
 """One settings object: defaults here, overrides from config/settings.toml (if present), then the environment."""
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
+import limits
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -11,6 +14,10 @@ from core.aqi.standards import StandardCode
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = ROOT / "config" / "settings.toml"
+# A CSP source expression: a keyword, a scheme (https:) or a host source ([scheme://][*.]host[:port][/path]).
+CSP_SOURCE = re.compile(r"'(?:self|none)'|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?"
+                        r"[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?:[0-9]{1,5}|\*))?(?:/[a-z0-9._~%/-]*)?", re.IGNORECASE)
+PG_MEMORY = re.compile(r"[0-9]{1,12}(?:B|kB|MB|GB|TB)?")
 
 
 def _env(name: str) -> AliasChoices:
@@ -131,13 +138,13 @@ class Settings(BaseSettings):
     access_admin: Literal["public", "analyst", "operator", "admin"] = "admin"
     """Role needed for the admin page."""
     login_rate_limit: str = "10/minute"
-    """Sign-in attempts per client address."""
+    """Failed sign-ins allowed per account and per client address (sign-in form, HTTP Basic, API tokens)."""
     jobs_backend: Literal["thread", "celery"] = "thread"
     """`celery`: admin jobs run on `python app.py worker` processes through the Redis broker."""
 
-    map_tiles: str = "https://a.basemaps.cartocdn.com/light_all/{z}/{x}/{y}.png"
+    map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     """Raster tile URL template; empty for none (the map's style is local, so it works offline)."""
-    map_tiles_attribution: str = "© OpenStreetMap contributors © CARTO"
+    map_tiles_attribution: str = "© OpenStreetMap contributors"
     """Attribution shown with the tiles."""
     map_refresh_s: int = Field(60, ge=5)
     """Map auto-refresh interval (s)."""
@@ -209,6 +216,77 @@ class Settings(BaseSettings):
     """A source whose newest hour is older than this many hours is critical."""
     stale_after_h: float = Field(3, gt=0)
     """A station whose newest reading is older than this is drawn grey with its age (AirNow's practice)."""
+
+    # Security
+    trusted_proxies: int = Field(0, ge=0)
+    """Reverse-proxy hops whose `X-Forwarded-For`/`-Proto` are believed (0: none, the client is the socket's peer)."""
+    session_idle_timeout_min: int = Field(60, ge=1)
+    """A signed-in session unused for this many minutes ends."""
+    session_absolute_timeout_h: float = Field(12, gt=0)
+    """A signed-in session ends this many hours after sign-in, however busy."""
+    first_admin_password_file: str = ""
+    """File (mode 0600) with the first admin's password; empty: a random one, printed once, changed at first sign-in."""
+    hsts_max_age_s: int = Field(31536000, ge=0)
+    """`Strict-Transport-Security` max-age (s) sent over HTTPS in production (0: none)."""
+
+    # Limits
+    rate_limit: str = "1200/minute"
+    """Requests per client address to each route outside the API (pages, callbacks, embed, export, health)."""
+    export_rate_limit: str = "30/minute"
+    """CSV exports (`/export/measurements.csv`) per client address."""
+    export_concurrency: int = Field(4, ge=1)
+    """CSV exports streaming at once per process; more answer 503 with `Retry-After`."""
+    metrics_token: str = ""
+    """Bearer token that may read `/metrics` from any address (empty: only `metrics_allow` addresses)."""
+    metrics_allow: str = "127.0.0.1/8,::1/128"
+    """Comma-separated networks that may read `/metrics` without the token (empty: none)."""
+
+    # Map
+    map_surface_reach_km: float = Field(75, gt=0)
+    """The map's category bands end this far (km) from the nearest station with a value."""
+
+    # Forecast and weather
+    inference_batch_p95_warn_ms: float = 250
+    """Forecast batch inference p95 warning threshold (ms): every station at once, apart from single requests."""
+    inference_batch_p95_crit_ms: float = 1000
+    """Forecast batch inference p95 critical threshold (ms)."""
+
+    @field_validator("rate_limit", "export_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate limit such as 60/minute or 10/second;1000/hour") from None
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network such as 10.0.0.0/8 or ::1/128") from None
+        return value
+
+    @field_validator("embed_allowed_origins")
+    @classmethod
+    def _csp_sources(cls, value: str) -> str:
+        # Pasted into the CSP header: anything but source expressions could end the directive or add others.
+        for source in value.split():
+            if not CSP_SOURCE.fullmatch(source):
+                raise ValueError(f"{source!r} is not a CSP source: use 'self', 'none', https://host[:port] "
+                                 "or a scheme such as https:")
+        return value
+
+    @field_validator("pg_work_mem", "pg_effective_cache_size")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        # Pasted into libpq's options (-c name=value): only a PostgreSQL memory size, nothing that adds options.
+        if not PG_MEMORY.fullmatch(value):
+            raise ValueError("must be a PostgreSQL memory size such as 64kB, 16MB or 4GB")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from core import catalog
 from core.aqi.engine import category_info, compute_indexes
 from core.aqi.sensors import epa_pm25_correction
 from core.aqi.standards import STANDARD_CODES
@@ -119,8 +120,21 @@ def compute_current(ctx: Context, standard: str, city: str | None = None) -> dic
         return station_snapshot(session, standard, city=city)
 
 
+def check_standard(standard: str) -> str:
+    """The standard itself; ValueError naming the known ones otherwise."""
+    if standard not in STANDARD_CODES:
+        raise ValueError(f"unknown standard {standard!r}; known: {', '.join(STANDARD_CODES)}")
+    return standard
+
+
 def current(ctx: Context, standard: str, city: str | None = None) -> dict:
-    """compute_current, cached in the current_aqi namespace (what pages and the API read)."""
+    """compute_current, cached in the current_aqi namespace (what pages and the API read).
+
+    catalog.UnknownCity for a city the catalogue lacks, ValueError for an unknown standard: nothing is
+    computed or cached for names from outside that name nothing.
+    """
+    check_standard(standard)
+    catalog.check_city(ctx, city)
     return ctx.cache.get_or_compute("current_aqi", (standard, city), lambda: compute_current(ctx, standard, city))
 
 
@@ -131,11 +145,15 @@ def invalidate_current(ctx: Context, cities: list[str]) -> None:
 
 
 def snapshot_at(ctx: Context, standard: str, city: str | None, as_of: datetime | None) -> dict:
-    """station_snapshot at a past hour (None or the newest hour: the cached current snapshot)."""
+    """station_snapshot at a past hour (None or the newest hour: the cached current snapshot).
+
+    Hours before the oldest data are that oldest hour, so only hours that have data are ever computed and
+    cached; raises as current does.
+    """
     latest = current(ctx, standard, city)
     if as_of is None or latest["as_of"] is None or hour_floor(as_of) >= latest["as_of"]:
         return latest
-    hour = hour_floor(as_of)
+    hour = max(hour_floor(as_of), catalog.first_hour(ctx) or latest["as_of"])
 
     def compute() -> dict:
         with ctx.session() as session:

@@ -55,6 +55,8 @@ LATENCY_CHECKS = (
      "run the index job (ix_measurements_ts, the primary key) and read that query's EXPLAIN ANALYZE"),
     ("inference_p95", "Inference p95", "inference", "inference_p95",
      "check the predictor's batch size, thread settings and that the compiled tf.function is in use"),
+    ("inference_batch_p95", "Forecast batch p95", "inference_batch", "inference_batch_p95",
+     "check the number of stations per batch and that every batch shape was compiled at load (Predictor.warm)"),
 )
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, dcc, html
-from flask import Flask
+from flask import Flask, Response, request
 from flask_compress import Compress
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from core.context import Context, build
 from core.settings import ROOT, Settings
 from dashboard import access, api, auth, embed, export, health, monitoring, security
+from dashboard.api.errors import error_response, pool_timeout_response
 from dashboard.context import EXTENSION
 from dashboard.components.validation import PageSkeletons
+
+MAX_REQUEST_BYTES = 1 << 20  # the biggest callback request (a map update) is a few KB
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None) -> dash.Dash:
@@ -22,16 +27,19 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     server = Flask(__name__)
     server.config.update(COMPRESS_MIN_SIZE=1024, COMPRESS_ALGORITHM_STREAMING=["br", "gzip", "deflate"],
                          COMPRESS_MIMETYPES=["text/html", "text/css", "application/json", "text/csv",
-                                             "application/javascript", "application/geo+json", "text/javascript"])
+                                             "application/javascript", "application/geo+json", "text/javascript"],
+                         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     server.extensions[EXTENSION] = ctx
     Compress(server)
+    server.register_error_handler(RequestEntityTooLarge, _too_large)
+    server.register_error_handler(PoolTimeout, _pool_timeout)
 
     monitoring.init_app(server)
     api.init_app(server)
     embed.init_app(server)
     auth.init_app(server)
     server.register_blueprint(health.blueprint)
-    server.register_blueprint(export.blueprint)
+    export.init_app(server)
 
     app = dash.Dash(
         __name__, server=server, use_pages=True,
@@ -48,6 +56,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     app.callback(Output("nav-collapse", "is_open"), Input("nav-toggler", "n_clicks"),
                  State("nav-collapse", "is_open"), prevent_initial_call=True)(toggle)
     access.init_app(app)
+    monitoring.track_callbacks(server, lambda: app.callback_map)
     security.init_app(server, settings, app.csp_hashes)
     # Page modules run again for each app, but Dash hands their callbacks to whichever app serves a request
     # first: claim them now, so several apps in one process (tests, benches) each keep their own.
@@ -56,12 +65,28 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     return app
 
 
+def _too_large(_exc: RequestEntityTooLarge) -> Response:
+    return error_response(413, "too_large", f"the request body is over {MAX_REQUEST_BYTES // 1024} KB")
+
+
+def _pool_timeout(_exc: PoolTimeout) -> Response:
+    """503 with Retry-After when no database connection frees up in time: JSON under /api, plain elsewhere."""
+    response = pool_timeout_response()
+    if not request.path.startswith("/api/"):
+        response.set_data("The server is busy; try again in a few seconds.\n")
+        response.mimetype = "text/plain"
+    return response
+
+
 def _shell() -> html.Div:
     links = [dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
              for page in dash.page_registry.values() if access.permits(access.page_access(page))]
     role = auth.current_role()
-    links.append(dbc.NavItem(dbc.NavLink(f"Sign out ({role})" if role else "Sign in", external_link=True,
-                                         href="/logout" if role else "/login", id="nav-auth")))
+    # Signing out is a POST carrying the CSRF token (the button's own name and value): a form, not a link.
+    links.append(dbc.NavItem(html.Form(html.Button(
+        f"Sign out ({role})", type="submit", name="csrf_token", value=auth.csrf_token(), id="nav-auth",
+        className="nav-link btn btn-link"), action="/logout", method="post", className="d-flex")) if role
+        else dbc.NavItem(dbc.NavLink("Sign in", external_link=True, href="/login", id="nav-auth")))
     # On a phone the links fold behind a toggler.
     navbar = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand("AQI Predictor", href="/"),

@@ -1,8 +1,10 @@
-"""One access table: each page, API route and shared callback, the role it needs, and the callbacks it owns.
+"""One access table: each page, Flask route (API, export, embed, health…) and shared callback, the role it
+needs, and the callbacks it owns.
 
-A callback or API route the table does not name is refused. Roles are checked where the work is done (the
+A callback or route the table does not name is refused. Roles are checked where the work is done (the
 callback function, the route's view, the page's layout), never by matching the request path, so mounting the
-app under a URL prefix changes nothing.
+app under a URL prefix changes nothing. A response whose role is not public is marked Cache-Control: private,
+so no shared cache hands it to someone else.
 """
 from __future__ import annotations
 
@@ -14,10 +16,10 @@ from typing import Any
 
 import dash
 from dash import html
-from flask import Flask, abort, has_request_context
+from flask import Flask, Response, abort, g, has_request_context
 
 from core.settings import Settings
-from core.users import allows, required_role
+from core.users import RANK, allows, required_role
 from dashboard import context
 from dashboard.api.errors import APIError, error_response
 from dashboard.api.routes import ROUTES
@@ -29,9 +31,26 @@ PAGE_DEFAULT = "access_map"
 ROUTER_MODULE = "dash.dash"
 # The API's JSON 404 for unknown paths (dashboard.api.views) answers anyone.
 PUBLIC_ENDPOINTS = ("api.not_found",)
+# Flask routes outside the API's registry and Dash's own routes: endpoint -> access.
+FLASK_ROUTES = {
+    "export.measurements_csv": "access_map",
+    "embed.city_view": "access_map",
+    "embed.station_view": "access_map",
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    "monitoring.prometheus_metrics": PUBLIC,  # gated by its own check: internal addresses or the bearer token
+    # Signing in and out, and one's own password: open to anyone, the views check who is asking.
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "auth.password": PUBLIC,
+}
+# Routes that take a POST without changing the app's data: a user's own session and password.
+SIGN_IN_ENDPOINTS = ("auth.login", "auth.logout", "auth.password")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Anything that changes state needs an admin, whatever the page settings say.
 STATE_CHANGING = "admin"
-MARK = "aqi_access"  # attribute naming the access of a callback defined outside a page module
+MARK = "aqi_access"  # attribute naming the access of a callback (or Flask view) defined outside a page module
+NEEDED = "aqi_role_needed"  # flask.g: the highest role what this request ran needs (Cache-Control follows it)
 
 
 @dataclass(frozen=True)
@@ -85,7 +104,8 @@ def callback_owner(func: Callable) -> tuple[str, str, str] | None:
 
 
 def table(app: dash.Dash) -> dict[str, Entry]:
-    """Pages (dash.page_registry), API routes (the route registry) and shared callbacks, each with its access."""
+    """Pages (dash.page_registry), Flask routes (the API's registry, FLASK_ROUTES, Dash's own, marked views)
+    and shared callbacks, each with its access."""
     owned: dict[str, list[str]] = {}
     entries = {module: Entry("page", page_access(page)) for module, page in dash.page_registry.items()}
     for key, spec in app.callback_map.items():
@@ -97,7 +117,35 @@ def table(app: dash.Dash) -> dict[str, Entry]:
     entries |= {f"api.{r.endpoint}": Entry("route", STATE_CHANGING if r.method != "GET" else r.access)
                 for r in ROUTES if r.access}
     entries |= {endpoint: Entry("route", PUBLIC) for endpoint in PUBLIC_ENDPOINTS}
+    entries |= flask_routes(app)
     return {name: Entry(e.kind, e.access, tuple(owned.get(name, ()))) for name, e in entries.items()}
+
+
+def flask_routes(app: dash.Dash) -> dict[str, Entry]:
+    """The server's routes outside the API registry that have an access; a route changing state needs admin."""
+    server: Flask = app.server
+    methods: dict[str, set[str]] = {}
+    for rule in server.url_map.iter_rules():
+        methods.setdefault(rule.endpoint, set()).update(rule.methods or ())
+    entries = {}
+    for endpoint, view in server.view_functions.items():
+        if endpoint.startswith("api."):
+            continue  # the API's registry names them
+        if view.__module__.partition(".")[0] == "dash":
+            # Dash's own routes (index, layout, dependencies, callbacks, component files): each page layout and
+            # each callback is guarded itself.
+            entries[endpoint] = Entry("dash", PUBLIC)
+            continue
+        if endpoint == "static" or endpoint.endswith(".static"):  # Flask's and blueprints' files: no data
+            entries[endpoint] = Entry("route", PUBLIC)
+            continue
+        access = getattr(view, MARK, None) or FLASK_ROUTES.get(endpoint)
+        if access is None:
+            continue
+        if methods.get(endpoint, set()) - SAFE_METHODS and endpoint not in SIGN_IN_ENDPOINTS:
+            access = STATE_CHANGING
+        entries[endpoint] = Entry("route", access)
+    return entries
 
 
 def sign_in_prompt(what: str, needed: str, path: str) -> html.Div:
@@ -109,15 +157,13 @@ def sign_in_prompt(what: str, needed: str, path: str) -> html.Div:
 
 
 def init_app(app: dash.Dash) -> None:
-    """Guard every page layout, API view and callback of a built app by the table."""
+    """Guard every page layout, Flask route and callback of a built app by the table."""
     for page in dash.page_registry.values():
         page["layout"] = _guarded_layout(page)
     server: Flask = app.server
     entries = table(app)
-    for endpoint, view in list(server.view_functions.items()):
-        if endpoint.startswith("api."):
-            entry = entries.get(endpoint)
-            server.view_functions[endpoint] = _guarded_view(view, entry.access if entry else None)
+    guard_routes(server, {name: e for name, e in entries.items() if e.kind in ("route", "dash")})
+    server.after_request(private_unless_public)
     app.callback_map = Callbacks(app.callback_map)
     lock = threading.Lock()
 
@@ -161,9 +207,59 @@ def _refusal(access: str | None = None):
     return error_response(403, "forbidden", message)
 
 
+def guard_routes(server: Flask, entries: dict[str, Entry]) -> None:
+    """Wrap every view of the server by its entry's access; a view without an entry refuses everyone."""
+    for endpoint, view in list(server.view_functions.items()):
+        entry = entries.get(endpoint)
+        if entry is not None and entry.kind == "dash":
+            continue  # Dash's pages and callbacks are guarded one by one
+        guard = _guarded_view if endpoint.startswith("api.") else _guarded_route
+        server.view_functions[endpoint] = guard(view, entry.access if entry else None)
+
+
+def private_unless_public(response: Response) -> Response:
+    """Cache-Control: private when what answered needs a role (shared caches would serve it to anyone)."""
+    if g.get(NEEDED, PUBLIC) != PUBLIC and not response.cache_control.no_store:
+        response.cache_control.public = False
+        response.cache_control.private = True
+    return response
+
+
+def _need(access: str | None) -> None:
+    """Note that this request ran something needing `access` (a router and the page it renders: the higher)."""
+    if access is not None:
+        needed = role(access, context.settings())
+        if RANK[needed] > RANK[g.get(NEEDED, PUBLIC)]:
+            setattr(g, NEEDED, needed)
+
+
+def _guarded_route(view: Callable, access: str | None) -> Callable:
+    @functools.wraps(view)
+    def guarded(**kwargs):
+        _need(access)
+        if access is None or not permits(access):
+            abort(_plain_refusal(access))
+        return view(**kwargs)
+
+    return guarded
+
+
+def _plain_refusal(access: str | None) -> Response:
+    if access is None:
+        status, message = 403, "Forbidden: no access rule covers this address."
+    elif current_role() is None:
+        status, message = 401, f"Sign in at /login as {role(access, context.settings())} or higher."
+    else:
+        status, message = 403, f"Forbidden: this needs the {role(access, context.settings())} role."
+    response = Response(message + "\n", status=status, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _guarded_callback(func: Callable, access: str | None) -> Callable:
     @functools.wraps(func)
     def guarded(*args, **kwargs):
+        _need(access)
         if access is None or not permits(access):
             abort(_refusal(access))
         return func(*args, **kwargs)
@@ -175,6 +271,7 @@ def _guarded_callback(func: Callable, access: str | None) -> Callable:
 def _guarded_view(view: Callable, access: str | None) -> Callable:
     @functools.wraps(view)
     def guarded(**kwargs):
+        _need(access)
         authorize(access)
         return view(**kwargs)
 
@@ -201,6 +298,8 @@ def _guarded_layout(page: dict) -> Callable:
     def guarded(**kwargs):
         # Called with no arguments, it is Dash building its validation layout (ids only, no data); routing
         # always passes the pathname.
+        if kwargs:
+            _need(access)
         if kwargs and not permits(access):
             return sign_in_prompt(f"the {page['name']} page", role(access, context.settings()),
                                   page["relative_path"])

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 from tqdm import tqdm
 
-from core import bootstrap, context, feeds, times, users
+from core import bootstrap, context, feeds, times, tokens, users
 from core.context import Context
 from core.db import migrate
-from core.forecast import training
+from core.forecast import evaluation, training
 from core.forecast.service import ForecastBatch
 from core.ingest import seed as seeding
 from core.ingest.files import import_file
@@ -23,6 +25,7 @@ from core.jobs.registry import configured_feeds, fetch_and_invalidate
 from core.jobs.schedule import FeedFollower
 from core.settings import ROOT, SettingsError
 from dashboard import create_app
+from dashboard.forecast_figures import reliability_figure
 
 GUNICORN_CONFIG = ROOT / "config" / "gunicorn.conf.py"
 SHOWN_ITEMS = 50
@@ -148,8 +151,11 @@ def prepare_and_report(ctx: Context) -> None:
         click.echo(f"Seeded {prepared.seeded['measurements']:,} measurements in {prepared.seeded['seconds']:.1f} s")
     if prepared.first_admin:
         name, password = prepared.first_admin
-        click.echo(f"Created the first admin user '{name}' with password: {password}  "
-                   f"(change it: python app.py users passwd {name})")
+        if password is None:
+            click.echo(f"Created the first admin user '{name}' with the password in first_admin_password_file")
+        else:
+            click.echo(f"Created the first admin user '{name}' with password: {password}  "
+                       "(you will be asked to change it at first sign-in)")
 
 
 # -- database and data -----------------------------------------------------------------------------------------
@@ -265,15 +271,65 @@ def train_and_report(ctx: Context, days: int, epochs: int) -> dict:
     data_range = card["data_range"]
     click.echo(f"Model {card['version']} trained in {time.perf_counter() - started:.1f} s "
                f"on {data_range['start']} … {data_range['end']}, held out from {data_range['split']}")
-    click.echo("Held-out MAE by horizon (model / persistence / same hour yesterday):")
-    metrics = card["metrics"]
-    for parameter, rows in metrics["mae"].items():
-        cells = [f"{h:>2} h {m:.2f}/{p:.2f}/{y:.2f}" for h, m, p, y in
-                 zip(metrics["horizons"], rows["model"], rows["persistence"], rows["same_hour_yesterday"])]
-        click.echo(f"  {parameter:5} " + "  ".join(cells))
-    click.echo("beats both baselines at every horizon" if metrics["beats_baselines"] else
-               "does NOT beat both baselines at every horizon (see the card)")
+    report_skill(card["metrics"])
     return card
+
+
+def report_skill(metrics: dict) -> None:
+    """The held-out skill table of each target and the verdict against the best baseline."""
+    for parameter in metrics["mae"]:
+        click.echo("\n".join(evaluation.skill_text(metrics, parameter)))
+    click.echo("beats the best baseline at every horizon" if metrics["beats_best_baseline"] else
+               "does NOT beat the best baseline at every horizon (see the card)")
+
+
+@cli.command()
+@click.option("--from", "start", type=click.DateTime(ISO_FORMATS), required=True,
+              help="first held-out issue hour, UTC: the model trains on the data before it")
+@click.option("--to", "end", type=click.DateTime(ISO_FORMATS), required=True, help="last hour scored, UTC")
+@click.option("--epochs", type=int, default=30, show_default=True,
+              help="at most: training stops when the validation loss stops improving")
+@click.option("--train-days", type=int, help="days before --from to train on (default: all stored)")
+@click.option("--out", type=click.Path(file_okay=False), default="var/backtest", show_default=True,
+              help="folder for the reliability plots")
+def backtest(start, end, epochs: int, train_days: int | None, out: str) -> None:
+    """Train on the data before --from, score forecasts issued in [--from, --to − 72 h] against the baselines."""
+    ctx = migrated_context()
+    with tqdm(total=None, desc="training", unit="step") as bar:
+
+        def progress(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+        card = training.backtest(ctx.engine, times.utc(start), times.utc(end), epochs, train_days, progress)
+    data_range = card["data_range"]
+    click.echo(f"Trained on {data_range['start']} … {data_range['split']} ({card['training']['epochs_run']} epochs), "
+               f"scored issues from {data_range['split']} to {data_range['end']} minus 72 h, "
+               f"{data_range['stations']} station(s)")
+    folder = Path(out) if Path(out).is_absolute() else ROOT / out
+    folder.mkdir(parents=True, exist_ok=True)
+    modes = [("past inputs only", "past_only", card["metrics"])]
+    if "with_weather" in card["metrics"]:
+        modes.append((("with weather: the OBSERVED weather of the forecast hours stands in for a weather forecast "
+                       "(a real forecast has errors: this is an upper bound)"), "with_weather",
+                      card["metrics"]["with_weather"]))
+    for title, key, metrics in modes:
+        click.echo(f"\n== {title}")
+        report_skill(metrics)
+        for parameter in metrics["mae"]:
+            if any(v is not None for v in metrics["mae"][parameter]["model"]):
+                plot = write_figure(reliability_figure(metrics, parameter), folder / f"reliability-{parameter}-{key}")
+                click.echo(f"reliability plot: {plot}")
+
+
+def write_figure(figure, stem: Path) -> Path:
+    """A PNG when kaleido is installed, else a self-contained HTML file; returns the path written."""
+    if importlib.util.find_spec("kaleido"):
+        figure.write_image(stem.with_suffix(".png"))
+        return stem.with_suffix(".png")
+    figure.write_html(stem.with_suffix(".html"), include_plotlyjs=True)
+    return stem.with_suffix(".html")
 
 
 # -- users ---------------------------------------------------------------------------------------------------------
@@ -317,6 +373,49 @@ def users_list() -> None:
     for user in users.list_users(migrated_context().engine):
         click.echo(f"{user['name']:24s} {user['role']:9s} {'active' if user['active'] else 'inactive':9s} "
                    f"created {user['created_at']:%Y-%m-%d %H:%M}")
+
+
+@users_group.command("logout")
+@click.argument("name")
+def users_logout(name: str) -> None:
+    """Sign a user out everywhere: every session cookie they hold stops working."""
+    users.end_sessions_named(migrated_context().engine, name)
+    click.echo(f"signed '{name}' out everywhere")
+
+
+@users_group.group("token")
+def users_token() -> None:
+    """API tokens (`Authorization: Bearer …`): create, list, revoke."""
+
+
+@users_token.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(sorted(tokens.SCOPES)), default=["read"],
+              show_default=True, help="repeat for several: " + "; ".join(f"{k}: {v}" for k, v in tokens.SCOPES.items()))
+@click.option("--label", default="", help="what the token is for (shown by list)")
+def users_token_create(name: str, scopes: tuple[str, ...], label: str) -> None:
+    """Create a token for user NAME; it is printed once and stored only as a hash."""
+    token_id, token = tokens.create_token(migrated_context().engine, name, tuple(scopes), label)
+    click.echo(f"token {token_id} for '{name}' ({', '.join(sorted(set(scopes)))}); shown this once:\n{token}")
+
+
+@users_token.command("list")
+@click.argument("name", required=False)
+def users_token_list(name: str | None) -> None:
+    """List tokens (of user NAME, or everyone's), never their values."""
+    for t in tokens.list_tokens(migrated_context().engine, name):
+        used = f"used {t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never used"
+        click.echo(f"{t['id']:>5} {t['user']:24s} {' '.join(t['scopes']):12s} "
+                   f"{'revoked' if t['revoked'] else 'active':8s} created {t['created_at']:%Y-%m-%d %H:%M}, {used}"
+                   + (f"  {t['label']}" if t["label"] else ""))
+
+
+@users_token.command("revoke")
+@click.argument("token_id", type=int)
+def users_token_revoke(token_id: int) -> None:
+    """Revoke token TOKEN_ID: it stops working at once."""
+    tokens.revoke_token(migrated_context().engine, token_id)
+    click.echo(f"revoked token {token_id}")
 
 
 # -- jobs and schedules (`alerts` joins this section) ----------------------------------------------------------

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, g, jsonify, render_template, reque
 
 from core.aqi.categories import band_positions
 from core.aqi.engine import categories, category_info
+from core.catalog import UnknownCity
 from core.forecast import service
 from core.parameters import POLLUTANTS
 from core.rankings import city_index
@@ -95,7 +96,8 @@ def _respond(kind: str, key: str):
         view = embed_view(kind, key, options["standard"], options["pollutant"])
     except EmbedError as exc:
         if request.args.get("format") == "json":
-            return jsonify({"error": {"code": exc.status, "message": str(exc)}}), exc.status
+            code = "not_found" if exc.status == 404 else "invalid_parameter"
+            return jsonify({"error": {"code": code, "message": str(exc)}}), exc.status
         return render_template("embed/error.html", message=str(exc), text=text,
                                theme=theme if theme in THEMES else "light", lang=lang if lang in TEXT else "en",
                                nonce=g.embed_nonce), exc.status
@@ -138,7 +140,10 @@ def embed_view(kind: str, key: str, standard: str, pollutant: str) -> dict:
         value = marker_value(station, pollutant)
         title, city = station["name"], station["city"]
     else:
-        snapshot = current(context.current(), standard, key)
+        try:
+            snapshot = current(context.current(), standard, key)
+        except UnknownCity:
+            raise EmbedError(f"No city named {key!r}.", 404) from None
         if not snapshot["stations"]:
             raise EmbedError(f"No city named {key!r} with active stations.", 404)
         top = city_index(snapshot["stations"], pollutant)

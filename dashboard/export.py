@@ -1,21 +1,36 @@
-"""/export/…: the map's selection as a streamed CSV download, and a city's IDW surface as a PNG overlay."""
+"""/export/…: the map's selection as a streamed CSV download."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Flask, Response, current_app, request, stream_with_context
 
 from core import export
-from core.aqi import standards
-from core.aqi.engine import categories
 from core.db import queries
-from core.interpolation import surfaces
 from core.times import now, parse_iso
 from dashboard import context
-from dashboard.figures import LABELS, STANDARDS
-from dashboard.surface_image import surface_png
 
 blueprint = Blueprint("export", __name__, url_prefix="/export")
+SLOTS = "export_slots"
+BUSY_RETRY_AFTER_S = 10
+
+
+def init_app(server: Flask) -> None:
+    """Mount /export/… with the CSV's own rate limit and a cap on the exports streaming at once."""
+    settings = server.extensions["aqi"].settings
+    server.register_blueprint(blueprint)
+    # Per process: each export streams for as long as its client reads, so a few slow readers are enough.
+    server.extensions[SLOTS] = threading.BoundedSemaphore(settings.export_concurrency)
+    endpoint = f"{blueprint.name}.{measurements_csv.__name__}"
+    limiter = server.extensions["api_limiter"]
+    server.view_functions[endpoint] = limiter.limit(settings.export_rate_limit)(server.view_functions[endpoint])
+
+
+def _plain(message: str, status: int) -> Response:
+    response = Response(message + "\n", status=status, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def parse_time(raw: str | None, name: str) -> datetime | None:
@@ -45,32 +60,16 @@ def measurements_csv() -> Response:
         sel = export.selection(context.current(), int(station) if station else None, request.args.get("city") or None,
                                pollutants, start, end)
     except export.ExportError as exc:
-        return Response(f"Cannot export: {exc}\n", status=400, mimetype="text/plain")
+        return _plain(f"Cannot export: {exc}", 400)
+    except LookupError as exc:  # catalog.UnknownCity, catalog.UnknownStation
+        return _plain(f"Cannot export: {exc.args[0]}", 404)
+    slots = current_app.extensions[SLOTS]
+    if not slots.acquire(blocking=False):
+        response = _plain("Too many exports are running; try again shortly.", 503)
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+        return response
     response = Response(stream_with_context(export.csv_lines(context.current(), sel)), mimetype="text/csv")
+    response.call_on_close(slots.release)  # when the download ends, however it ends
     response.headers["Content-Disposition"] = f'attachment; filename="{sel.filename}"'
     response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@blueprint.get("/surface.png")
-def surface_image() -> Response:
-    """One city's IDW surface as a PNG overlay (same origin, so the map's CSP lets MapLibre fetch it).
-
-    Query: city, standard, pollutant, hour (ISO; absent: newest), palette (standard|cvd), scope (the map's city
-    filter, so the map and the image share one cached snapshot).
-    """
-    city, standard = request.args.get("city", ""), request.args.get("standard", "")
-    pollutant, palette = request.args.get("pollutant", "aqi"), request.args.get("palette", "standard")
-    if standard not in STANDARDS or pollutant not in LABELS or palette not in ("standard", "cvd"):
-        return Response("Cannot draw: unknown standard, pollutant or palette\n", status=400, mimetype="text/plain")
-    try:
-        hour = parse_time(request.args.get("hour"), "hour")
-    except export.ExportError as exc:
-        return Response(f"Cannot draw: {exc}\n", status=400, mimetype="text/plain")
-    surface = surfaces(context.current(), standard, request.args.get("scope") or None, hour, pollutant).get(city)
-    if surface is None:
-        return Response("No surface for that city and hour\n", status=404, mimetype="text/plain")
-    cats = categories(standard, palette if palette in standards.standard(standard).palettes else "standard")
-    response = Response(surface_png(surface, cats), mimetype="image/png")
-    response.headers["Cache-Control"] = "public, max-age=300"
     return response

@@ -10,12 +10,19 @@ from plotly.subplots import make_subplots
 
 from core.aqi import standards
 from core.aqi.categories import band_positions
+from core.aqi.nowcast import nowcast_array
 from core.parameters import UNITS
 
 STANDARDS = {s.code: s.name for s in standards.STANDARDS.values()}
 LABELS = {"aqi": "Overall AQI", "pm25": "PM2.5", "pm10": "PM10", "o3": "O₃", "no2": "NO₂", "so2": "SO₂", "co": "CO"}
 NO_DATA = "#9E9E9E"
+STALE_COLOR = "#CFD8DC"  # AirNow greys a reading that is not current; lighter than "no data"
+NONE, STALE = -2, -1  # marker states below the category positions 0, 1, …
+CLUSTER_PX = 44  # stations closer than this on screen share one marker…
+CLUSTER_MAX_ZOOM = 9  # …below this zoom; from it on every station is drawn
 WORLD_OUTLINE = "/assets/world-outline-50m.geojson"
+NOWCAST_POLLUTANTS = ("pm25", "pm10", "o3")  # the US index reads these as NowCasts
+NOWCAST_HOURS = 12
 
 
 text_color = standards.text_color  # black or white on a #RRGGBB chip, whichever meets WCAG AA
@@ -42,90 +49,125 @@ def category_of(value: float | None, categories: list[dict]) -> dict | None:
 
 
 def fit_view(lats: list[float], lons: list[float], width_px: int = 900, height_px: int = 560) -> tuple[dict, float]:
-    """Centre and zoom that show every point (MapLibre: 512 px spans 360° of longitude at zoom 0)."""
+    """Centre and zoom that show the points (MapLibre: 512 px spans 360° of longitude at zoom 0).
+
+    With many points the box spans the 5th to 95th percentiles, so a few remote sites (embassy monitors on
+    another continent) do not zoom a national network out to the whole world.
+    """
     if not lats:
         return {"lat": 25, "lon": 0}, 1.0
-    lat_span = max(max(lats) - min(lats), 0.05) * 1.3
-    lon_span = max(max(lons) - min(lons), 0.05) * 1.3
-    mid_lat = (max(lats) + min(lats)) / 2
+    q = (5, 95) if len(lats) >= 50 else (0, 100)
+    south, north = (float(v) for v in np.percentile(lats, q))
+    west, east = (float(v) for v in np.percentile(lons, q))
+    lat_span = max(north - south, 0.05) * 1.3
+    lon_span = max(east - west, 0.05) * 1.3
+    mid_lat = (north + south) / 2
     # Web Mercator stretches a degree of latitude by 1/cos(lat) relative to a degree of longitude.
     zoom = min(np.log2(width_px * 360 / (512 * lon_span)),
                np.log2(height_px * 360 * np.cos(np.radians(mid_lat)) / (512 * lat_span)))
-    return {"lat": mid_lat, "lon": (max(lons) + min(lons)) / 2}, float(np.clip(zoom, 0.5, 13))
+    return {"lat": mid_lat, "lon": (east + west) / 2}, float(np.clip(zoom, 0.5, 13))
 
 
-def convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Andrew's monotone chain; the closed outline around (lon, lat) points."""
-    pts = sorted(set(points))
-    if len(pts) < 3:
-        return pts
-
-    def half(seq):
-        out: list[tuple[float, float]] = []
-        for p in seq:
-            while len(out) >= 2 and ((out[-1][0] - out[-2][0]) * (p[1] - out[-2][1])
-                                     - (out[-1][1] - out[-2][1]) * (p[0] - out[-2][0])) <= 0:
-                out.pop()
-            out.append(p)
-        return out[:-1]
-
-    hull = half(pts) + half(reversed(pts))
-    return hull + hull[:1]
+def marker_states(stations: list[dict], pollutant: str, standard: str, categories: list[dict],
+                  stale_after_h: float) -> list[int]:
+    """Per station: its category position, STALE (newest reading older than stale_after_h) or NONE (no value)."""
+    values = np.array([np.nan if (v := marker_value(s, pollutant, standard)) is None else v for s in stations],
+                      dtype=float)
+    ages = np.array([np.inf if s.get("age_hours") is None else s["age_hours"] for s in stations], dtype=float)
+    positions = band_positions([c["low"] for c in categories], values)
+    return np.where(positions < 0, NONE, np.where(ages > stale_after_h, STALE, positions)).tolist()
 
 
-def city_outlines(stations: list[dict], pad: float = 0.15) -> go.Scattermap:
-    """Each city's station network outlined, padded outwards: context when no tiles load."""
-    lats: list[float | None] = []
-    lons: list[float | None] = []
-    for city in sorted({s["city"] for s in stations}):
-        hull = convex_hull([(s["lon"], s["lat"]) for s in stations if s["city"] == city])
-        if len(hull) < 4:
-            continue
-        cx, cy = np.mean([p[0] for p in hull[:-1]]), np.mean([p[1] for p in hull[:-1]])
-        lons += [cx + (x - cx) * (1 + pad) for x, _ in hull] + [None]
-        lats += [cy + (y - cy) * (1 + pad) for _, y in hull] + [None]
-    return go.Scattermap(lat=lats, lon=lons, mode="lines", line={"width": 1, "color": "#90A4AE"},
-                         hoverinfo="skip", showlegend=False, name="city outline")
+def state_style(state: int, categories: list[dict], stale_after_h: float) -> tuple[str, str]:
+    """(name, colour) of a marker state, as the legend shows it."""
+    if state == NONE:
+        return "No data", NO_DATA
+    if state == STALE:
+        return f"Not current (older than {stale_after_h:g} h)", STALE_COLOR
+    return categories[state]["name"], categories[state]["color"]
+
+
+def cluster_cells(lats: np.ndarray, lons: np.ndarray, zoom: float, cell_px: int = CLUSTER_PX) -> np.ndarray:
+    """A cell number per point: the cell_px squares of the Web Mercator world at that zoom holding it."""
+    world = 512 * 2 ** np.floor(zoom)
+    x = (np.asarray(lons) + 180) / 360 * world
+    lat = np.radians(np.clip(lats, -85, 85))
+    y = (1 - np.log(np.tan(lat) + 1 / np.cos(lat)) / np.pi) / 2 * world
+    columns = int(world // cell_px) + 1
+    return (y // cell_px).astype(np.int64) * columns + (x // cell_px).astype(np.int64)
+
+
+def _hover(station: dict, value: float | None, state: int, label: str, categories: list[dict],
+           stale_after_h: float) -> str:
+    kind = "Reference monitor" if station["kind"] == "reference" else "Low-cost sensor"
+    text = f"<b>{station['name']}</b><br>{station['city']} · {kind}<br>"
+    text += f"{label} {value:.0f} — {category_of(value, categories)['name']}" if state != NONE else "No current reading"
+    if state == STALE:
+        age = station.get("age_hours")
+        text += (f"<br>Newest reading {age} h old (older than {stale_after_h:g} h)" if age is not None
+                 else "<br>No reading in the last 24 h")
+    return text + _corrected_note(station)
 
 
 def map_figure(stations: list[dict], pollutant: str, standard: str, categories: list[dict],
                tiles: str = "", attribution: str = "", center: dict | None = None, zoom: float = 1.4,
                selected_id: int | None = None, overlays: list[dict] | None = None,
-               kinds: tuple[str, ...] = ("reference", "low_cost")) -> go.Figure:
-    """Stations as markers coloured by category: reference monitors large with a dark ring, sensors small dots.
+               kinds: tuple[str, ...] = ("reference", "low_cost"), stale_after_h: float = 3,
+               cluster_zoom: float | None = None) -> go.Figure:
+    """Stations as markers in category colours (stale and missing ones grey), worst drawn on top.
 
-    `overlays` are extra map layers (e.g. surface_layers) drawn under the markers, above the tiles.
+    Below CLUSTER_MAX_ZOOM (`cluster_zoom`, default `zoom`) stations sharing a CLUSTER_PX square become one
+    marker numbering them, in the colour of the worst among them. Reference monitors are larger than low-cost
+    sensors. `overlays` are extra map layers (band_layers) drawn under the markers, above the tiles.
     """
-    fig = go.Figure(city_outlines(stations))
+    shown = [s for s in stations if s["kind"] in kinds]
     label = "Level" if standard == "eea" else "AQI"
-    for kind, size, name in (("reference", 15, "Reference monitor"), ("low_cost", 9, "Low-cost sensor")):
-        group = [s for s in stations if s["kind"] == kind]
-        if not group or kind not in kinds:
-            continue
-        values = [marker_value(s, pollutant, standard) for s in group]
-        cats = [category_of(v, categories) for v in values]
-        text = [f"<b>{s['name']}</b><br>{s['city']} · {name}<br>"
-                + (f"{label} {v:.0f} — {c['name']}" if c else "no current reading") + _corrected_note(s)
-                for s, v, c in zip(group, values, cats)]
-        if kind == "reference":
-            # A dark ring (a larger circle underneath) tells monitors from sensors without relying on colour.
-            fig.add_trace(go.Scattermap(lat=[s["lat"] for s in group], lon=[s["lon"] for s in group],
-                                        mode="markers", marker={"size": size + 5, "color": "#263238"},
-                                        hoverinfo="skip", showlegend=False, name="monitor ring"))
-        fig.add_trace(go.Scattermap(
-            lat=[s["lat"] for s in group], lon=[s["lon"] for s in group], mode="markers", name=name,
-            marker={"size": size, "color": [c["color"] if c else NO_DATA for c in cats],
-                    "opacity": 1.0 if kind == "reference" else 0.85},
-            text=text, hovertemplate="%{text}<extra></extra>", customdata=[s["id"] for s in group],
-            showlegend=False,
-        ))
+    values = [marker_value(s, pollutant, standard) for s in shown]
+    states = np.array(marker_states(shown, pollutant, standard, categories, stale_after_h), dtype=int)
+    level = zoom if cluster_zoom is None else cluster_zoom
+    single = np.ones(len(shown), dtype=bool)
+    clusters: list[tuple[int, float, float, int]] = []  # (worst state, lat, lon, count)
+    if shown and level < CLUSTER_MAX_ZOOM:
+        lats, lons = np.array([s["lat"] for s in shown]), np.array([s["lon"] for s in shown])
+        cells = cluster_cells(lats, lons, level)
+        cells[[s["id"] == selected_id for s in shown]] = -1  # ids are unique: a cell of its own
+        _, inverse, counts = np.unique(cells, return_inverse=True, return_counts=True)
+        single = counts[inverse] == 1  # the selected station is never grouped: its halo must show it
+        for cell in np.flatnonzero(counts > 1):
+            members = inverse == cell
+            clusters.append((int(states[members].max()), float(lats[members].mean()), float(lons[members].mean()),
+                             int(counts[cell])))
+    traces = []
     if selected_id is not None:
         chosen = [s for s in stations if s["id"] == selected_id]
         if chosen:
-            fig.add_trace(go.Scattermap(lat=[chosen[0]["lat"]], lon=[chosen[0]["lon"]], mode="markers",
-                                        marker={"size": 30, "color": "#1565C0", "opacity": 0.35},
+            traces.append(go.Scattermap(lat=[chosen[0]["lat"]], lon=[chosen[0]["lon"]], mode="markers",
+                                        marker={"size": 32, "color": "#1565C0", "opacity": 0.4},
                                         hoverinfo="skip", showlegend=False, name="selected"))
-            fig.data = fig.data[:1] + fig.data[-1:] + fig.data[1:-1]  # the halo goes under the markers
+    # NONE < STALE < Good < … : the worst category is drawn last, on top.
+    for state in sorted(set(states.tolist()) | {c[0] for c in clusters}):
+        name, color = state_style(state, categories, stale_after_h)
+        picked = [i for i in np.flatnonzero(single & (states == state))]
+        if picked:
+            group = [shown[i] for i in picked]
+            sizes = [14 if s["kind"] == "reference" else 9 for s in group]
+            traces.append(go.Scattermap(
+                lat=[round(s["lat"], 5) for s in group], lon=[round(s["lon"], 5) for s in group], mode="markers",
+                name=name, marker={"size": sizes[0] if len(set(sizes)) == 1 else sizes, "color": color},
+                text=[_hover(s, values[i], state, label, categories, stale_after_h) for s, i in zip(group, picked)],
+                hovertemplate="%{text}<extra></extra>", customdata=[s["id"] for s in group], showlegend=False))
+        mine = [c for c in clusters if c[0] == state]
+        if mine:
+            traces.append(go.Scattermap(
+                lat=[round(c[1], 4) for c in mine], lon=[round(c[2], 4) for c in mine], mode="markers",
+                name=f"cluster: {name}", text=[str(c[3]) for c in mine],
+                marker={"size": [min(20 + 4 * np.log2(c[3]), 40) for c in mine], "color": color},
+                # The count is drawn by assets/map.js as HTML over the map: map text would need glyphs from
+                # the internet. It reads the count from `text` and its colour from `textfont`.
+                textfont={"color": text_color(color)},
+                hovertemplate=f"%{{text}} stations · worst: {name}<br>click to zoom in<extra></extra>",
+                customdata=[[round(c[2], 4), round(c[1], 4)] for c in mine], showlegend=False))
+    fig = go.Figure(traces)
     # The style is local (no style.json to fetch): with no internet, tiles are absent but the outline from
     # our own assets and the markers still show.
     layers = [*(overlays or []),
@@ -149,19 +191,33 @@ def _corrected_note(station: dict) -> str:
     return f"<br>PM2.5 {entry['concentration']:.1f} µg/m³ (EPA-corrected)"
 
 
-def surface_layers(pngs: dict[str, tuple[list[float], str]], opacity: float = 0.8) -> list[dict]:
-    """Image layers from {city: (bounds, data URL)}: corners top-left, top-right, bottom-right, bottom-left."""
-    layers = []
-    for _city, (bounds, url) in sorted(pngs.items()):
-        min_lon, min_lat, max_lon, max_lat = bounds
-        layers.append({"sourcetype": "image", "source": url, "below": "traces", "opacity": opacity,
-                       "coordinates": [[min_lon, max_lat], [max_lon, max_lat], [max_lon, min_lat],
-                                       [min_lon, min_lat]]})
-    return layers
+def band_layers(surface: dict, categories: list[dict], opacity: float = 0.45) -> list[dict]:
+    """The category bands (interpolation.surfaces) as GeoJSON fill layers, one per category, under the markers."""
+    return [{"sourcetype": "geojson", "type": "fill", "below": "traces", "opacity": opacity,
+             "color": categories[band["category"]]["color"], "name": categories[band["category"]]["name"],
+             "source": {"type": "Feature", "properties": {},
+                        "geometry": {"type": "MultiPolygon", "coordinates": band["polygons"]}}}
+            for band in surface["bands"]]
 
 
-def history_figure(history: pd.DataFrame, timezone: str, categories_by_pollutant: dict | None = None) -> go.Figure:
-    """The last hours per pollutant as small multiples, in the station's local time."""
+def nowcast_series(hourly: np.ndarray, pollutant: str) -> np.ndarray:
+    """The NowCast at each hour of an hourly series (oldest first, NaN missing), from the hours up to it."""
+    windows = np.full((len(hourly), NOWCAST_HOURS), np.nan)
+    for back in range(min(NOWCAST_HOURS, len(hourly))):  # column `back`: `back` hours before each row's hour
+        windows[back:, back] = hourly[:len(hourly) - back]
+    return nowcast_array(pollutant, windows)[0]
+
+
+def _hourly(history: pd.DataFrame, pollutant: str) -> pd.Series:
+    """One pollutant's values on every hour of its span, so that gaps show as breaks, not as straight lines."""
+    part = history[history["parameter"] == pollutant].sort_values("ts").set_index("ts")["value"]
+    return part.reindex(pd.date_range(part.index.min(), part.index.max(), freq="h"))
+
+
+def history_figure(history: pd.DataFrame, timezone: str, compare: pd.DataFrame | None = None,
+                   compare_name: str = "") -> go.Figure:
+    """The last hours per pollutant as small multiples in the station's local time: hourly values, the NowCast
+    over them (PM and ozone, as the US index reads them), and a second station's NowCast or values to compare."""
     pollutants = [p for p in UNITS if p in set(history["parameter"])]
     if not pollutants:
         fig = go.Figure()
@@ -169,19 +225,32 @@ def history_figure(history: pd.DataFrame, timezone: str, categories_by_pollutant
                            xref="paper", yref="paper")
         fig.update_layout(xaxis_visible=False, yaxis_visible=False, height=200, margin={"t": 10, "b": 10})
         return fig
-    fig = make_subplots(rows=len(pollutants), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+    fig = make_subplots(rows=len(pollutants), cols=1, shared_xaxes=True, vertical_spacing=0.05,
                         subplot_titles=[f"{LABELS[p]} ({UNITS[p]})" for p in pollutants])
     tz = ZoneInfo(timezone)
     for row, p in enumerate(pollutants, start=1):
-        part = history[history["parameter"] == p].sort_values("ts")
-        # Reindex to every hour so that gaps show as breaks, not as straight lines.
-        hours = pd.date_range(part["ts"].min(), part["ts"].max(), freq="h")
-        part = part.set_index("ts").reindex(hours)
-        fig.add_trace(go.Scatter(x=part.index.tz_convert(tz), y=part["value"], mode="lines", name=LABELS[p],
-                                 line={"width": 1.6, "color": "#37474F"}, connectgaps=False,
-                                 hovertemplate=f"%{{x|%a %H:%M}}<br>%{{y:.1f}} {UNITS[p]}<extra></extra>"),
-                      row=row, col=1)
-    fig.update_layout(height=110 * len(pollutants) + 40, showlegend=False, template="plotly_white",
+        hourly = _hourly(history, p)
+        x = hourly.index.tz_convert(tz)
+        tip = f"%{{x|%a %H:%M}}<br>%{{y:.1f}} {UNITS[p]}"
+        fig.add_trace(go.Scatter(x=x, y=hourly.to_numpy(), mode="lines+markers", name=f"{LABELS[p]} hourly",
+                                 line={"width": 1, "color": "#90A4AE"}, marker={"size": 3}, connectgaps=False,
+                                 legendgroup="hourly", showlegend=row == 1,
+                                 hovertemplate=tip + " hourly<extra></extra>"), row=row, col=1)
+        if p in NOWCAST_POLLUTANTS:
+            fig.add_trace(go.Scatter(x=x, y=nowcast_series(hourly.to_numpy(), p), mode="lines",
+                                     name=f"{LABELS[p]} NowCast", line={"width": 2.2, "color": "#263238"},
+                                     legendgroup="nowcast", showlegend=True,
+                                     hovertemplate=tip + " NowCast<extra></extra>"), row=row, col=1)
+        if compare is not None and p in set(compare["parameter"]):
+            other = _hourly(compare, p)
+            y = nowcast_series(other.to_numpy(), p) if p in NOWCAST_POLLUTANTS else other.to_numpy()
+            fig.add_trace(go.Scatter(x=other.index.tz_convert(tz), y=y, mode="lines",
+                                     name=f"{compare_name}: {LABELS[p]}", line={"width": 1.8, "color": "#1565C0",
+                                                                                 "dash": "dash"},
+                                     legendgroup="compare", showlegend=True,
+                                     hovertemplate=f"{compare_name}<br>" + tip + "<extra></extra>"), row=row, col=1)
+    fig.update_layout(height=120 * len(pollutants) + 70, template="plotly_white",
+                      legend={"orientation": "h", "y": -0.12 if len(pollutants) > 1 else -0.3, "font_size": 10},
                       margin={"l": 40, "r": 10, "t": 24, "b": 24})
     fig.update_annotations(font_size=11, x=0, xanchor="left")
     fig.update_yaxes(rangemode="tozero", tickfont_size=10)

@@ -58,3 +58,22 @@ def explanation_figure(explanation: dict, top: int = 8) -> go.Figure:
     fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 40}, height=260, template="plotly_white",
                       xaxis={"title": f"push on next-24-h median ({explanation['unit']})", "zeroline": True})
     return fig
+
+
+def reliability_figure(metrics: dict, parameter: str) -> go.Figure:
+    """Nominal vs observed share of held-out outcomes below each quantile, one line per horizon: on the
+    diagonal the quantiles mean what they say."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="ideal", hoverinfo="skip",
+                             line={"color": "#999", "dash": "dash", "width": 1}))
+    quantiles = metrics["quantiles"]
+    for h, observed in zip(metrics["horizons"], metrics["reliability"][parameter]["observed"]):
+        if any(v is None for v in observed):
+            continue
+        fig.add_trace(go.Scatter(x=quantiles, y=observed, mode="lines+markers", name=f"{h} h",
+                                 hovertemplate=f"{h} h: %{{y:.0%}} of outcomes below p%{{x:.0%}}<extra></extra>"))
+    fig.update_layout(margin={"l": 50, "r": 10, "t": 10, "b": 40}, height=260, template="plotly_white",
+                      xaxis={"title": "nominal quantile", "range": [0, 1], "tickformat": ".0%"},
+                      yaxis={"title": "observed share below", "range": [0, 1], "tickformat": ".0%"},
+                      legend={"font": {"size": 10}})
+    return fig

@@ -13,6 +13,9 @@ class Map:
     LEGEND, AS_OF, PANEL = "map-legend", "map-as-of", "map-station-panel"
     STATION_NAME, STATION_AQI = "map-station-name", "map-station-aqi"
     SELECTED, REFRESH, PLAYER, URL_SINK = "map-selected", "map-refresh", "map-player", "map-url-sink"
+    STATION_SOURCE, STATION_AGE = "map-station-source", "map-station-age"
+    SEARCH, NEAR, NEAR_NOTE, POSITION = "map-search", "map-near", "map-near-note", "map-position"
+    CLUSTER_ZOOM, COMPARE, COMPARE_WRAP = "map-cluster-zoom", "map-compare", "map-compare-wrap"
 
 
 class Forecast:

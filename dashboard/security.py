@@ -1,19 +1,33 @@
-"""Security headers on every response, session cookie settings, and the secret key."""
+"""Security headers on every response, session cookie settings, trusted proxies, and the secret key."""
 from __future__ import annotations
 
+import os
 import secrets
-from typing import Callable
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core.settings import ROOT, Settings
+from core.settings import ROOT, Settings, SettingsError
 
-TILE_HOSTS = "https://*.basemaps.cartocdn.com https://*.tile.openstreetmap.org"
+SECRET_KEY_FILE = ROOT / "var" / "secret_key"
+MIN_SECRET_KEY_BYTES = 32
+
+
+def tile_origin(template: str) -> str:
+    """The origin of a tile URL template ({s}, {z}… in the host become a wildcard), for the CSP; "" for none."""
+    parts = urlsplit(template)
+    if not template or parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
+    return f"{parts.scheme}://{host}"
 
 
 def content_security_policy(settings: Settings, script_hashes: list[str]) -> str:
-    tiles = TILE_HOSTS if settings.map_tiles else ""
+    tiles = tile_origin(settings.map_tiles)
     return "; ".join([
         "default-src 'self'",
         # Dash's one inline bootstrap script is allowed by its hash; plotly.js needs eval for some traces.
@@ -31,26 +45,57 @@ def content_security_policy(settings: Settings, script_hashes: list[str]) -> str
     ])
 
 
-def secret_key(settings: Settings) -> str:
-    """The configured key; in development a random one kept under var/ so every worker shares it."""
+def secret_key(settings: Settings, path: Path = SECRET_KEY_FILE) -> str:
+    """The configured key (at least 32 bytes in production); in development a random one kept in `path`, shared
+    by every worker."""
     if settings.secret_key:
+        if settings.environment == "production" and len(settings.secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise SettingsError(f"invalid settings: secret_key: must be at least {MIN_SECRET_KEY_BYTES} bytes in "
+                                f"production (python -c 'import secrets; print(secrets.token_hex(32))')")
         return settings.secret_key
-    path = ROOT / "var" / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        _create_key_file(path)
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY_BYTES:
+        raise SettingsError(f"invalid settings: secret_key: {path} holds a key shorter than "
+                            f"{MIN_SECRET_KEY_BYTES} bytes; delete it to get a new one")
+    return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key to `path` unless another worker does first: never a moment when it is readable by others
+    or half written."""
+    # mkstemp creates the file with O_EXCL and mode 0600; link() then publishes it whole, or fails if another
+    # worker published first (whose key everyone then reads).
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
 
 
 def init_app(server: Flask, settings: Settings, script_hashes: Callable[[], list[str]]) -> None:
+    production = settings.environment == "production"
     server.config.update(SECRET_KEY=secret_key(settings), SESSION_COOKIE_HTTPONLY=True,
                          SESSION_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_HTTPONLY=True,
                          REMEMBER_COOKIE_SAMESITE="Lax",
-                         # Production runs behind HTTPS: the cookie is then never sent in clear text.
-                         SESSION_COOKIE_SECURE=settings.environment == "production",
-                         REMEMBER_COOKIE_SECURE=settings.environment == "production")
-    server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1)  # the load balancer's client address/scheme
+                         # Production runs behind HTTPS: the cookie is then never sent in clear text, and the
+                         # __Host- prefix keeps a sibling subdomain from planting one.
+                         SESSION_COOKIE_SECURE=production, REMEMBER_COOKIE_SECURE=production)
+    if production:
+        server.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    if settings.trusted_proxies:
+        # Only hops we run may say who the client is: otherwise anyone sets X-Forwarded-For and picks an address.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxies,
+                                   x_proto=settings.trusted_proxies)
+    hsts = f"max-age={settings.hsts_max_age_s}; includeSubDomains" if production and settings.hsts_max_age_s else ""
 
     @server.after_request
     def _headers(response: Response) -> Response:
@@ -60,4 +105,6 @@ def init_app(server: Flask, settings: Settings, script_hashes: Callable[[], list
         # Dash adds inline scripts (clientside callbacks) as pages register: hash them when serving the page.
         hashes = script_hashes() if response.mimetype == "text/html" else []
         response.headers.setdefault("Content-Security-Policy", content_security_policy(settings, hashes))
+        if hsts and request.is_secure:  # browsers ignore it over plain HTTP
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         return response

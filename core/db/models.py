@@ -157,3 +157,30 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)  # the printed first password
+    session_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped to end every session at once
+
+
+class FeedRequests(Base):
+    """Requests a feed made per UTC hour: keeps a rate-limited API (AirNow: 500/h per key) within its budget."""
+
+    __tablename__ = "feed_requests"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiToken(Base):
+    """A user's API token: only its SHA-256 digest is stored; its scopes bound what it may do."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the token
+    scopes: Mapped[str] = mapped_column(String(120))  # space-separated
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, select
 
 from core.db.models import Measurement, Station
 from core.ingest.files import load_result
+from core.ingest.store import write_site_weather
 from core.ingest.tabular import ImportResult, assemble
 
 
@@ -56,6 +57,9 @@ def store(engine: Engine, result: ImportResult, report: FetchReport) -> int:
     with engine.begin() as conn:
         result.measurements = _changed(conn, result)
         summary = load_result(conn, result)
+        weather = write_site_weather(conn, result.site_weather)
+    if weather.unknown_sites:
+        report.skipped["weather of a site not in the site locations"] += weather.unknown_sites
     report.rows += summary.loaded
     report.stations_new += summary.new_stations
     report.rejected += len(summary.rejected)
@@ -86,7 +90,7 @@ def _changed(conn: Connection, result: ImportResult) -> pd.DataFrame:
 
 
 def records_result(source: str, url: str, records: list[dict], stations: dict, parameter_names: dict,
-                   now: datetime) -> ImportResult:
+                   now: datetime, missing_sentinel: float | None = None) -> ImportResult:
     """An ImportResult from API records (station_code, parameter, unit, value, ts); 'line' is the record number."""
     frame = pd.DataFrame(records, columns=["station_code", "parameter", "unit", "value", "ts"])
     return assemble(
@@ -94,4 +98,4 @@ def records_result(source: str, url: str, records: list[dict], stations: dict, p
         station_code=frame["station_code"].to_numpy(dtype=object), parameter=frame["parameter"].astype(str),
         unit=frame["unit"].astype(str), value=frame["value"].astype(str),
         ts=pd.to_datetime(frame["ts"], utc=True, format="ISO8601"), stations=stations,
-        parameter_names=parameter_names, skipped=Counter(), now=now)
+        parameter_names=parameter_names, skipped=Counter(), now=now, missing_sentinel=missing_sentinel)

@@ -1,11 +1,12 @@
-"""The feed cursor: newest hour stored per source, and how its runs went."""
+"""The feed cursor: newest hour stored per source, how its runs went, and the requests it made per hour."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db.models import FeedCursor
+from core.db.models import FeedCursor, FeedRequests
 from core.db.queries import utc
 
 
@@ -35,3 +36,22 @@ def record_run(engine: Engine, source: str, *, at: datetime, newest: datetime | 
 def all_cursors(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(select(FeedCursor.__table__).order_by(FeedCursor.source)).mappings()]
+
+
+def requests_in_hour(engine: Engine, source: str, hour: datetime) -> int:
+    """Requests the source has made in the UTC hour starting at `hour`, over every run."""
+    with engine.connect() as conn:
+        used = conn.execute(select(FeedRequests.requests).where(
+            FeedRequests.source == source, FeedRequests.hour == hour)).scalar_one_or_none()
+    return used or 0
+
+
+def add_requests(engine: Engine, source: str, hour: datetime, count: int) -> None:
+    """Add a run's requests to its hour's count (the rows of older hours are dropped: only the hour matters)."""
+    if not count:
+        return
+    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(FeedRequests)
+    with engine.begin() as conn:
+        conn.execute(FeedRequests.__table__.delete().where(FeedRequests.source == source, FeedRequests.hour < hour))
+        conn.execute(insert.values(source=source, hour=hour, requests=count).on_conflict_do_update(
+            index_elements=["source", "hour"], set_={"requests": FeedRequests.requests + count}))

@@ -5,6 +5,7 @@ the training span only and saved with the model.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -15,18 +16,30 @@ from core.parameters import POLLUTANTS
 
 LOOKBACK = 48  # hours of history per sample, ending at the issue hour (the last observed hour)
 HORIZON = 72  # hours forecast after the issue hour
+CLIMATOLOGY_DAYS = 28  # the same-hour-of-day climatology looks this many days back
 TARGETS = ("pm25", "o3")
+# Per target, the median of the same hour of day over the last CLIMATOLOGY_DAYS days (up to that hour):
+# the anchor that long horizons need, far beyond the lookback window.
+CLIMATOLOGY = tuple(f"{t}_clim" for t in TARGETS)
 WEATHER = ("temperature_c", "humidity_pct", "wind_speed_ms", "pressure_hpa", "precipitation_mm")
 STATION_BUCKETS = 4096  # station ids hash into this many embedding rows (the per-station signal)
-# Per hour: the six pollutants, weather (wind as u/v), local hour-of-day and day-of-week on the circle.
-FEATURES: tuple[str, ...] = (*POLLUTANTS, *WEATHER, "wind_u", "wind_v",
+# Per hour: the six pollutants, the targets' climatology, weather (wind as u/v), local hour-of-day and
+# day-of-week on the circle.
+FEATURES: tuple[str, ...] = (*POLLUTANTS, *CLIMATOLOGY, *WEATHER, "wind_u", "wind_v",
                              "hour_sin", "hour_cos", "dow_sin", "dow_cos")
 N_FEATURES = len(FEATURES)
 TARGET_INDEX = tuple(FEATURES.index(t) for t in TARGETS)
+CLIMATOLOGY_INDEX = tuple(FEATURES.index(c) for c in CLIMATOLOGY)
+# The weather channels the model also takes for the forecast hours (a weather forecast), plus a flag per hour.
+FUTURE_WEATHER: tuple[str, ...] = (*WEATHER, "wind_u", "wind_v")
+FUTURE_INDEX = tuple(FEATURES.index(w) for w in FUTURE_WEATHER)
+N_FUTURE = len(FUTURE_WEATHER) + 1  # the last channel says whether that hour's forecast is there
 _CYCLIC = 4  # the time encodings are already in [-1, 1]: not standardised
+_LOG_SCALED = len(POLLUTANTS) + len(CLIMATOLOGY)  # concentrations: log1p before standardising
 # Features grouped for explanations (attributions are summed over the hours and over each group).
 GROUPS: dict[str, tuple[str, ...]] = {
-    "PM2.5 history": ("pm25",), "PM10 history": ("pm10",), "O₃ history": ("o3",), "NO₂ history": ("no2",),
+    "PM2.5 history": ("pm25", "pm25_clim"), "PM10 history": ("pm10",), "O₃ history": ("o3", "o3_clim"),
+    "NO₂ history": ("no2",),
     "SO₂ history": ("so2",), "CO history": ("co",), "Temperature": ("temperature_c",),
     "Humidity": ("humidity_pct",), "Wind": ("wind_speed_ms", "wind_u", "wind_v"), "Pressure": ("pressure_hpa",),
     "Precipitation": ("precipitation_mm",), "Time of day / week": ("hour_sin", "hour_cos", "dow_sin", "dow_cos"),
@@ -66,18 +79,39 @@ def build_history(measurements: pd.DataFrame, weather: pd.DataFrame, stations: l
         f_idx = m["parameter"].map({p: i for i, p in enumerate(POLLUTANTS)}).to_numpy()
         ok = keep & ~pd.isna(f_idx)
         values[t_idx[ok], s_idx[ok], f_idx[ok].astype(int)] = m["value"].to_numpy()[ok]
+    _fill_climatology(values)
     if not weather.empty:
         _fill_weather(values, hours, weather, stations)
     _fill_time(values, hours, stations)
     return History(hours, ids, values)
 
 
+def same_hour_rolling(series: np.ndarray, days: int, statistic: str, min_days: int = 1) -> np.ndarray:
+    """(T, S) → (T, S): the `statistic` ("mean"/"median") of the values at t, t−24, …, t−24·(days−1).
+
+    NaN is skipped; fewer than min_days observed values give NaN. Only hours up to t are read.
+    """
+    out = np.full(series.shape, np.nan, dtype=np.float64)
+    for r in range(min(24, len(series))):
+        rolling = pd.DataFrame(series[r::24]).rolling(days, min_periods=min_days)
+        out[r::24] = getattr(rolling, statistic)().to_numpy()
+    return out
+
+
+def _fill_climatology(values: np.ndarray) -> None:
+    # At least a quarter of the days observed: one lonely value is not a climatology.
+    for target, clim in zip(TARGET_INDEX, CLIMATOLOGY_INDEX):
+        values[..., clim] = same_hour_rolling(values[..., target], CLIMATOLOGY_DAYS, "median",
+                                              min_days=CLIMATOLOGY_DAYS // 4)
+
+
 def _fill_weather(values: np.ndarray, hours: pd.DatetimeIndex, weather: pd.DataFrame, stations: list[dict]) -> None:
     w = weather.copy()
     rad = np.radians(w["wind_dir_deg"].astype(float))
     # Meteorological direction is where the wind comes from; u/v avoid the 359° → 0° jump.
-    w["wind_u"] = -w["wind_speed_ms"] * np.sin(rad)
-    w["wind_v"] = -w["wind_speed_ms"] * np.cos(rad)
+    # Calm or variable wind (a speed without a direction) has no net vector: u = v = 0, not unknown.
+    w["wind_u"] = (-w["wind_speed_ms"] * np.sin(rad)).where(rad.notna(), 0.0 * w["wind_speed_ms"])
+    w["wind_v"] = (-w["wind_speed_ms"] * np.cos(rad)).where(rad.notna(), 0.0 * w["wind_speed_ms"])
     columns = [*WEATHER, "wind_u", "wind_v"]
     first = FEATURES.index(WEATHER[0])
     for city_id, frame in w.groupby("city_id"):
@@ -113,7 +147,7 @@ class Normalisation:
     @classmethod
     def from_dict(cls, data: dict) -> "Normalisation":
         if list(data["features"]) != list(FEATURES):
-            raise ValueError("the model was trained on other features than this code builds")
+            raise ValueError("the model was trained on other input features than this code builds")
         return cls(np.asarray(data["mean"], np.float32), np.asarray(data["std"], np.float32))
 
     def target_scale(self) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +165,7 @@ def to_model_space(values: np.ndarray) -> np.ndarray:
     Quantiles survive any increasing transform, so quantiles learnt here map back exactly with from_model_space.
     """
     out = values.astype(np.float32, copy=True)
-    out[..., :N_POLLUTANTS] = np.log1p(np.maximum(out[..., :N_POLLUTANTS], 0.0))
+    out[..., :_LOG_SCALED] = np.log1p(np.maximum(out[..., :_LOG_SCALED], 0.0))
     return out
 
 
@@ -143,10 +177,14 @@ def from_model_space(values: np.ndarray) -> np.ndarray:
 def fit_normalisation(values: np.ndarray) -> Normalisation:
     """Statistics over every station and hour of raw `values` (T, S, F), ignoring NaN."""
     flat = to_model_space(values).reshape(-1, values.shape[-1]).astype(np.float64)
-    mean = np.nan_to_num(np.nanmean(flat, axis=0))
-    std = np.nan_to_num(np.nanstd(flat, axis=0), nan=1.0)
+    with warnings.catch_warnings():  # a pollutant a city does not measure is all NaN: mean 0, std 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nan_to_num(np.nanmean(flat, axis=0))
+        std = np.nan_to_num(np.nanstd(flat, axis=0), nan=1.0)
     std[std < 1e-6] = 1.0
     mean[-_CYCLIC:], std[-_CYCLIC:] = 0.0, 1.0
+    # A climatology is scaled like its target, so the anchors it feeds are in the target's standardised space.
+    mean[list(CLIMATOLOGY_INDEX)], std[list(CLIMATOLOGY_INDEX)] = mean[list(TARGET_INDEX)], std[list(TARGET_INDEX)]
     return Normalisation(mean.astype(np.float32), std.astype(np.float32))
 
 
@@ -162,6 +200,26 @@ def windows(inputs: np.ndarray, t_end: np.ndarray, s_idx: np.ndarray) -> np.ndar
     """Input windows (N, LOOKBACK, F) ending at hour indexes t_end (inclusive) for station indexes s_idx."""
     steps = t_end[:, None] + np.arange(-LOOKBACK + 1, 1)[None, :]
     return inputs[steps, s_idx[:, None]]
+
+
+def future_weather(inputs: np.ndarray, t_end: np.ndarray, s_idx: np.ndarray, available: np.ndarray) -> np.ndarray:
+    """The weather of the HORIZON hours after t_end (N, HORIZON, N_FUTURE) from standardised inputs (T, S, F).
+
+    available (N,) bool: rows without a weather forecast are all zero (flag 0), so the model knows.
+    """
+    steps = np.minimum(t_end[:, None] + np.arange(1, HORIZON + 1)[None, :], len(inputs) - 1)
+    out = np.zeros((len(t_end), HORIZON, N_FUTURE), np.float32)
+    out[..., :-1] = inputs[steps, s_idx[:, None]][..., list(FUTURE_INDEX)]
+    out[..., -1] = 1.0
+    out[~np.asarray(available, bool)] = 0.0
+    return out
+
+
+def weather_observed(values: np.ndarray, t: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """(N,) bool: most of the HORIZON hours after t have weather (observed weather stands in for a forecast)."""
+    steps = np.minimum(t[:, None] + np.arange(1, HORIZON + 1)[None, :], len(values) - 1)
+    temperature = values[steps, s[:, None], FEATURES.index("temperature_c")]
+    return np.isfinite(temperature).mean(axis=1) >= 0.5
 
 
 def to_concentration(standardised: np.ndarray, norm: Normalisation, axis: int = 1) -> np.ndarray:
@@ -200,6 +258,54 @@ def utc_hour(ts: datetime) -> datetime:
 
 
 def input_span(end: datetime) -> tuple[datetime, datetime]:
-    """The hours an inference at issue hour `end` reads (with room to carry values over gaps)."""
+    """The hours an inference at issue hour `end` reads: the lookback, the climatology's days behind its first
+    hour, and room to carry values over gaps."""
     end = utc_hour(end)
-    return end - timedelta(hours=LOOKBACK + 6 - 1), end
+    return end - timedelta(hours=LOOKBACK + 24 * CLIMATOLOGY_DAYS + 6 - 1), end
+
+
+@dataclass
+class Calibration:
+    """Conformal widening (or narrowing) of the band per target and horizon, fitted on the validation slice.
+
+    p10 and p90 move away from the median by factors low/high (P, HORIZON) in model space; one pair for
+    forecasts with a weather forecast and one without (their errors differ).
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def identity(cls) -> "Calibration":
+        return cls(np.ones((len(TARGETS), HORIZON), np.float32), np.ones((len(TARGETS), HORIZON), np.float32))
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, y: np.ndarray, min_samples: int = 30) -> "Calibration":
+        """Factors that put 10 % of the validation outcomes y (N, P, H) below p10 and 10 % above p90 of raw."""
+        median = raw[..., 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low_ratio = (median - y) / np.maximum(median - raw[..., 0], 1e-6)
+            high_ratio = (y - median) / np.maximum(raw[..., 2] - median, 1e-6)
+        out = cls.identity()
+        for factors, ratio in ((out.low, low_ratio), (out.high, high_ratio)):
+            ratio = np.where(np.isfinite(ratio), ratio, np.nan)
+            enough = np.isfinite(ratio).sum(axis=0) >= min_samples
+            # A horizon with too few outcomes keeps 1; the clip stops one odd slice from collapsing the band.
+            for p, h in zip(*np.nonzero(enough)):
+                factors[p, h] = np.clip(np.nanquantile(ratio[:, p, h], 0.9), 0.25, 4.0)
+        return out
+
+    def apply(self, raw: np.ndarray) -> np.ndarray:
+        """Recalibrated copy of standardised quantiles (N, P, H, 3)."""
+        out = raw.copy()
+        median = raw[..., 1]
+        out[..., 0] = median - self.low[None] * (median - raw[..., 0])
+        out[..., 2] = median + self.high[None] * (raw[..., 2] - median)
+        return out
+
+    def as_dict(self) -> dict:
+        return {"low": np.round(self.low, 4).tolist(), "high": np.round(self.high, 4).tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        return cls(np.asarray(data["low"], np.float32), np.asarray(data["high"], np.float32))

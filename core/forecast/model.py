@@ -14,41 +14,47 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from core.forecast.features import HORIZON, LOOKBACK, N_FEATURES, STATION_BUCKETS, TARGET_INDEX, TARGETS  # noqa: E402
+from core.forecast.features import (  # noqa: E402
+    CLIMATOLOGY_INDEX, HORIZON, LOOKBACK, N_FEATURES, N_FUTURE, STATION_BUCKETS, TARGET_INDEX, TARGETS)
 
 QUANTILES = (0.1, 0.5, 0.9)
 DEFAULT_ARCH = {"hidden": 128, "embedding": 8}
+# The card's "format": bumped whenever inputs, outputs or layers change, so an older file is refused by name.
+FORMAT = 2
 
 
 class Anchors(keras.layers.Layer):
     """Per target and horizon (B, P, HORIZON): a learnt, horizon-dependent blend of the last value, the mean of
-    the last 24 h and the same-hour-of-day profile of the last two days (all inside the lookback window).
+    the last 24 h, the same-hour-of-day profile of the last two days and the 28-day same-hour climatology.
 
     The median is learnt as a change from this anchor: at 1 h the blend can stay on the last value, at 24–72 h
-    it can shrink toward the recent daily profile instead of persisting one noisy hour.
+    it can move to the climatology instead of persisting one noisy hour.
     """
 
-    N_ANCHORS = 3
+    N_ANCHORS = 4
 
     def build(self, input_shape):
-        # Initially: mostly the last value at short horizons, mostly the profile at long ones.
+        # Initially: mostly the last value at short horizons, mostly the climatology at long ones.
         h = np.arange(1, HORIZON + 1, dtype=np.float32)
         init = np.zeros((len(TARGETS), HORIZON, self.N_ANCHORS), np.float32)
         init[..., 0] = 4.0 * np.exp(-h / 6.0)
-        init[..., 2] = 1.0
+        init[..., 3] = 1.0
         self.logits = self.add_weight(shape=init.shape, initializer=keras.initializers.Constant(init),
                                       name="anchor_logits")
         hour = (np.arange(HORIZON) % 24).astype(np.int32)
         self._days = [LOOKBACK - 24 * (k + 1) + hour for k in range(LOOKBACK // 24)]
+        # The target hour's hour of day within the last 24 input hours (the climatology is up to date there).
+        self._same_hour = LOOKBACK - 24 + hour
 
     def call(self, x):
-        series = tf.gather(x, list(TARGET_INDEX), axis=2)  # (B, L, P)
-        series = tf.transpose(series, (0, 2, 1))  # (B, P, L)
+        series = tf.transpose(tf.gather(x, list(TARGET_INDEX), axis=2), (0, 2, 1))  # (B, P, L)
+        clim = tf.transpose(tf.gather(x, list(CLIMATOLOGY_INDEX), axis=2), (0, 2, 1))  # (B, P, L)
         last = series[:, :, -1:]
         mean24 = tf.reduce_mean(series[:, :, -24:], axis=2, keepdims=True)
         profile = tf.add_n([tf.gather(series, idx, axis=2) for idx in self._days]) / len(self._days)  # (B, P, H)
+        climatology = tf.gather(clim, self._same_hour, axis=2)
         stacked = tf.stack([tf.broadcast_to(last, tf.shape(profile)), tf.broadcast_to(mean24, tf.shape(profile)),
-                            profile], axis=-1)
+                            profile, climatology], axis=-1)
         weights = tf.nn.softmax(tf.cast(self.logits, stacked.dtype), axis=-1)
         return tf.reduce_sum(stacked * weights[None], axis=-1)
 
@@ -81,12 +87,14 @@ class QuantileHead(keras.layers.Layer):
 
 
 def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "float32") -> keras.Model:
-    """Inputs (B, LOOKBACK, F) standardised history and (B,) station buckets → (B, P, HORIZON, 3)."""
+    """Inputs (B, LOOKBACK, F) standardised history, (B, HORIZON, N_FUTURE) weather forecast (zeros and flag 0
+    when there is none) and (B,) station buckets → (B, P, HORIZON, 3)."""
     policy = keras.mixed_precision.DTypePolicy(dtype_policy)
     history = keras.Input((LOOKBACK, N_FEATURES), name="history")
+    future = keras.Input((HORIZON, N_FUTURE), name="future_weather")
     station = keras.Input((), dtype="int32", name="station")
     emb = keras.layers.Embedding(STATION_BUCKETS, embedding, name="station_embedding", dtype=policy)(station)
-    h = keras.layers.Concatenate()([keras.layers.Flatten()(history), emb])
+    h = keras.layers.Concatenate()([keras.layers.Flatten()(history), keras.layers.Flatten()(future), emb])
     h = keras.layers.Dense(hidden, activation="relu", name="dense_1", dtype=policy)(h)
     h = keras.layers.Dropout(0.3)(h)
     h = keras.layers.Dense(hidden, activation="relu", name="dense_2", dtype=policy)(h)
@@ -95,11 +103,14 @@ def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "floa
                              kernel_initializer="zeros")(h)
     raw = keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw)
     out = QuantileHead(dtype="float32", name="quantile_head")(raw, Anchors(dtype="float32", name="anchors")(history))
-    return keras.Model([history, station], out, name="aqi_forecaster")
+    return keras.Model([history, future, station], out, name="aqi_forecaster")
 
 
-def pinball_loss(y_true, y_pred, quantiles=QUANTILES):
-    """Mean pinball (quantile) loss over observed targets; y_true (B, P, H) with NaN where unobserved."""
+def pinball_loss(y_true, y_pred, quantiles=QUANTILES, horizon_weights=None):
+    """Mean pinball (quantile) loss over observed targets; y_true (B, P, H) with NaN where unobserved.
+
+    horizon_weights (P, H), mean 1, rescale each target and horizon (training.horizon_weights).
+    """
     y_true = tf.convert_to_tensor(y_true, tf.float32)
     y_pred = tf.cast(tf.convert_to_tensor(y_pred), tf.float32)
     mask = tf.math.is_finite(y_true)
@@ -107,6 +118,8 @@ def pinball_loss(y_true, y_pred, quantiles=QUANTILES):
     q = tf.constant(quantiles, tf.float32)
     error = y - y_pred
     loss = tf.maximum(q * error, (q - 1.0) * error)
+    if horizon_weights is not None:
+        loss = loss * tf.cast(horizon_weights, tf.float32)[None, :, :, None]
     weights = tf.cast(mask, tf.float32)[..., None]
     return tf.reduce_sum(loss * weights) / tf.maximum(tf.reduce_sum(weights) * len(quantiles), 1.0)
 
@@ -132,9 +145,16 @@ def save(model: keras.Model, card: dict, directory: Path) -> Path:
     return path
 
 
+class IncompatibleModel(ValueError):
+    """A model file written by another version of this code: refused, never half-loaded."""
+
+
 def load(directory: Path, version: str, dtype_policy: str = "float32") -> tuple[keras.Model, dict]:
-    """Rebuild the architecture named in the card and load its weights."""
+    """Rebuild the architecture named in the card and load its weights; IncompatibleModel for another format."""
     card = json.loads(card_path(directory, version).read_text())
+    if card.get("format") != FORMAT:
+        raise IncompatibleModel(f"forecast model {version} has file format {card.get('format', 1)} but this code "
+                                f"reads format {FORMAT}: retrain it")
     model = build_model(**card.get("architecture", DEFAULT_ARCH), dtype_policy=dtype_policy)
     model.load_weights(weights_path(directory, version))
     return model, card

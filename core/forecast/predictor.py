@@ -39,7 +39,7 @@ def _bucket(n: int) -> int:
 
 
 class Predictor:
-    """One loaded model version; predict() maps standardised windows to concentration quantiles."""
+    """One loaded model version; predict() maps standardised inputs to calibrated concentration quantiles."""
 
     def __init__(self, directory: Path, version: str, jit: bool = True, precision: str = "float32",
                  lru_size: int = 4096) -> None:
@@ -50,30 +50,46 @@ class Predictor:
         self.version, self.jit, self.precision = version, jit, precision
         self.model, self.card = load(directory, version, dtype_policy=precision)
         self.norm = F.Normalisation.from_dict(self.card["normalisation"])
-        spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32), tf.TensorSpec((None,), tf.int32)]
+        self.calibration = {mode: F.Calibration.from_dict(c) for mode, c in self.card["calibration"].items()}
+        spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32),
+                tf.TensorSpec((None, F.HORIZON, F.N_FUTURE), tf.float32), tf.TensorSpec((None,), tf.int32)]
         model = self.model
-        self._fn = tf.function(lambda x, s: model([x, s], training=False), input_signature=spec, jit_compile=jit)
+        self._fn = tf.function(lambda x, w, s: model([x, w, s], training=False), input_signature=spec,
+                               jit_compile=jit)
         self._lru: OrderedDict = OrderedDict()
         self._lru_size = lru_size
         self._lru_lock = threading.Lock()
 
-    def warm(self, sizes: tuple[int, ...] = (1,)) -> None:
-        for n in sizes:
+    def warm(self, stations: int = 1) -> None:
+        """Compile every padded batch shape up to `stations` now, so no request or batch pays for it."""
+        for n in batch_sizes(stations):
             self.raw(*_zeros(n))
 
-    def raw(self, x: np.ndarray, stations: np.ndarray) -> np.ndarray:
-        """Standardised quantiles (N, P, H, 3) for windows x (N, LOOKBACK, F) and station buckets (N,)."""
+    def raw(self, x: np.ndarray, future: np.ndarray, stations: np.ndarray) -> np.ndarray:
+        """Standardised quantiles (N, P, H, 3) for windows x (N, LOOKBACK, F), weather forecasts
+        (N, HORIZON, N_FUTURE) and station buckets (N,)."""
         n = len(x)
         size = _bucket(n)
         if size != n:
             x = np.concatenate([x, np.zeros((size - n, *x.shape[1:]), np.float32)])
+            future = np.concatenate([future, np.zeros((size - n, *future.shape[1:]), np.float32)])
             stations = np.concatenate([stations, np.zeros(size - n, np.int32)])
-        return self._fn(x.astype(np.float32, copy=False), stations.astype(np.int32, copy=False)).numpy()[:n]
+        return self._fn(x.astype(np.float32, copy=False), future.astype(np.float32, copy=False),
+                        stations.astype(np.int32, copy=False)).numpy()[:n]
 
-    def predict(self, x: np.ndarray, stations: np.ndarray) -> np.ndarray:
-        """Quantiles in storage units (N, P, H, 3): PM2.5 µg/m³, O3 ppb; p10 ≤ p50 ≤ p90."""
-        with timed("inference", "forecast.batch" if len(x) > 1 else "forecast.station"):
-            out = self.raw(x, stations)
+    def predict(self, x: np.ndarray, future: np.ndarray, stations: np.ndarray) -> np.ndarray:
+        """Calibrated quantiles in storage units (N, P, H, 3): PM2.5 µg/m³, O3 ppb; p10 ≤ p50 ≤ p90.
+
+        Timed apart: one station (a page or API request) as inference, several (the hourly batch) as
+        inference_batch, each against its own threshold.
+        """
+        kind, name = ("inference", "forecast.station") if len(x) == 1 else ("inference_batch", "forecast.batch")
+        with timed(kind, name):
+            out = self.raw(x, future, stations)
+        shown = future[:, 0, -1] > 0
+        for mode, rows in (("with_weather", shown), ("past_only", ~shown)):
+            if rows.any():
+                out[rows] = self.calibration[mode].apply(out[rows])
         return F.to_concentration(out, self.norm, axis=1)
 
     # -- per-station LRU of outputs ------------------------------------------------------------------------
@@ -96,21 +112,27 @@ class Predictor:
             while len(self._lru) > self._lru_size:
                 self._lru.popitem(last=False)
 
-    def predict_stations(self, station_ids: list[int], last_hour, x: np.ndarray) -> np.ndarray:
+    def predict_stations(self, station_ids: list[int], last_hour, x: np.ndarray, future: np.ndarray) -> np.ndarray:
         """predict() through the LRU: only stations not cached for (last hour, version) run the model."""
         keys = [self.cache_key(s, last_hour) for s in station_ids]
         out: list[np.ndarray | None] = [self.cached(k) for k in keys]
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
-            fresh = self.predict(x[todo], F.station_buckets(np.asarray(station_ids)[todo]))
+            fresh = self.predict(x[todo], future[todo], F.station_buckets(np.asarray(station_ids)[todo]))
             for j, i in enumerate(todo):
                 out[i] = fresh[j]
                 self.remember(keys[i], fresh[j])
         return np.stack(out)
 
 
-def _zeros(n: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros((n, F.LOOKBACK, F.N_FEATURES), np.float32), np.zeros((n,), np.int32)
+def batch_sizes(stations: int) -> list[int]:
+    """The padded batch sizes a predictor serves for up to `stations` stations: 1, 2, 4, … ≥ stations."""
+    return [1 << k for k in range(_bucket(max(1, stations)).bit_length())]
+
+
+def _zeros(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.zeros((n, F.LOOKBACK, F.N_FEATURES), np.float32), np.zeros((n, F.HORIZON, F.N_FUTURE), np.float32),
+            np.zeros((n,), np.int32))
 
 
 # -- the loaded model of an app context ---------------------------------------------------------------------
@@ -143,10 +165,11 @@ def _stamp(directory: Path) -> tuple:
     return (version, *[(p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None for p in files])
 
 
-def _load(settings: Settings, directory: Path, version: str | None) -> tuple[Predictor | None, dict | None]:
+def _load(settings: Settings, directory: Path, version: str | None,
+          stations: int) -> tuple[Predictor | None, dict | None]:
     if version is None:
         return None, {"status": "missing", "message": f"No forecast model in {directory}: {FIX}.", "version": None}
-    from core.forecast.model import weights_path
+    from core.forecast.model import IncompatibleModel, weights_path
 
     if not weights_path(directory, version).exists():
         return None, {"status": "missing", "version": version,
@@ -156,9 +179,13 @@ def _load(settings: Settings, directory: Path, version: str | None) -> tuple[Pre
         configure_threads(settings)
         predictor = Predictor(directory, version, jit=settings.forecast_jit, precision=settings.forecast_precision,
                               lru_size=settings.forecast_lru_size)
-        predictor.warm()
+        predictor.warm(stations)
         log.info("forecast model %s loaded", version)
         return predictor, None
+    except IncompatibleModel as exc:
+        log.warning("forecast model %s refused: %s", version, exc)
+        return None, {"status": "incompatible", "version": version,
+                      "message": f"Forecast model {version} in {directory} was refused: {exc} ({FIX})."}
     except Exception as exc:  # any failure to read a model file means the file is unusable
         log.warning("forecast model %s is corrupt: %s", version, exc)
         return None, {"status": "corrupt", "version": version,
@@ -167,7 +194,11 @@ def _load(settings: Settings, directory: Path, version: str | None) -> tuple[Pre
 
 
 class ModelSlot:
-    """The latest model in the configured directory, loaded on first use and reloaded when its files change."""
+    """The latest model in the configured directory, loaded on first use and reloaded when its files change.
+
+    A new version that cannot be loaded (corrupt, or from an incompatible version of this code) is refused
+    and the model already in service stays there.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -176,25 +207,36 @@ class ModelSlot:
         self._predictor: Predictor | None = None
         self._error: dict | None = None
         self._stamp: tuple | None = None
+        self._stations = 1  # the largest batch asked for so far: a reloaded model is compiled up to it
 
-    def get(self) -> Predictor:
-        """The loaded latest model; ModelUnavailable (saying what to do) when there is none."""
+    def get(self, stations: int = 1) -> Predictor:
+        """The loaded latest model, compiled for batches of up to `stations`; ModelUnavailable (saying what to
+        do) when there is none."""
         stamp = _stamp(self.directory)
         with self._lock:
             if self._stamp != stamp:
-                self._predictor, self._error = _load(self.settings, self.directory, stamp[0])
+                self._stations = max(self._stations, stations)
+                predictor, self._error = _load(self.settings, self.directory, stamp[0], self._stations)
+                self._predictor = predictor or self._predictor
                 self._stamp = stamp
+            elif stations > self._stations and self._predictor is not None:
+                self._predictor.warm(stations)
+                self._stations = stations
             if self._predictor is None:
                 raise ModelUnavailable(self._error["message"])
             return self._predictor
 
     def status(self) -> dict:
-        """{"status": "ok"|"missing"|"corrupt", "message", "version"} of the latest model (loads it if needed)."""
+        """{"status": "ok"|"missing"|"corrupt"|"incompatible", "message", "version"} of the model in service
+        (loads it if needed); a refused newer version is named in the message."""
         try:
             predictor = self.get()
         except ModelUnavailable:
             return dict(self._error)
-        return {"status": "ok", "message": f"Forecast model {predictor.version} loaded", "version": predictor.version}
+        message = f"Forecast model {predictor.version} loaded"
+        if self._error:
+            message += f"; a newer one was refused: {self._error['message']}"
+        return {"status": "ok", "message": message, "version": predictor.version}
 
     def reset(self) -> None:
         """Forget the loaded model (after training in the same process)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from core.aqi.calculator import calculate, concentration_range
 from core.aqi.engine import categories
 from core.db import queries
 from core.context import Context
-from core.db.models import Forecast
+from core.db.models import Forecast, Weather
 from core.forecast import features as F
 from core.forecast.predictor import ModelUnavailable
 from core.metrics import timed
@@ -28,6 +29,7 @@ from core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 AQI_CODES = {"pm25": "pm25_24h", "o3": "o3_8h"}
+LABELS = {"pm25": "PM2.5", "o3": "O3"}
 
 
 def _check(parameter: str, hours: int = 72) -> None:
@@ -38,23 +40,51 @@ def _check(parameter: str, hours: int = 72) -> None:
 
 
 # -- inputs and inference ----------------------------------------------------------------------------------
-def _inputs(session: Session, stations: list[dict], end: datetime, norm: F.Normalisation) -> np.ndarray:
-    """Standardised windows (N, LOOKBACK, F) ending at `end` for `stations`, built like the training inputs."""
+MIN_READINGS = F.LOOKBACK // 8  # readings of a target in the lookback window below which there is no forecast
+
+
+class InsufficientHistory(LookupError):
+    """Too few recent readings to forecast a station's parameter: the message names the station and the gap."""
+
+
+@dataclass
+class Inputs:
+    """What the model reads for a set of stations at one issue hour."""
+
+    x: np.ndarray  # (N, LOOKBACK, F) standardised windows
+    future: np.ndarray  # (N, HORIZON, N_FUTURE) the weather forecast, zeros and flag 0 where there is none
+    readings: np.ndarray  # (N, P) observed hours of each target in the lookback window
+
+    @property
+    def with_weather(self) -> np.ndarray:
+        return self.future[:, 0, -1] > 0
+
+
+def _inputs(session: Session, stations: list[dict], end: datetime, norm: F.Normalisation) -> Inputs:
+    """Inputs ending at `end` for `stations`, built like the training inputs, with the weather table's hours
+    after `end` (a weather forecast) where it has them."""
     start, end = F.input_span(end)
     hours = int((end - start).total_seconds() // 3600) + 1
     ids = [s["id"] for s in stations]
     measurements = queries.recent_window(session, end, hours, ids)
-    weather = queries.city_weather(session, end, hours)
-    history = F.build_history(measurements, weather, stations, start, end)
+    weather = queries.city_weather(session, end + timedelta(hours=F.HORIZON), hours + F.HORIZON)
+    history = F.build_history(measurements, weather, stations, start, end + timedelta(hours=F.HORIZON))
     inputs = F.normalised_inputs(history.values, norm)
-    last = np.full(len(stations), len(history.hours) - 1)
-    return F.windows(inputs, last, np.arange(len(stations)))
+    last = np.full(len(stations), hours - 1)
+    rows = np.arange(len(stations))
+    window = history.values[hours - F.LOOKBACK:hours][..., list(F.TARGET_INDEX)]
+    return Inputs(F.windows(inputs, last, rows),
+                  F.future_weather(inputs, last, rows, F.weather_observed(history.values, last, rows)),
+                  np.isfinite(window).sum(axis=0))
 
 
-def _forecast_rows(stations: list[dict], issued_at: datetime, quantiles: np.ndarray, version: str) -> list[dict]:
+def _forecast_rows(stations: list[dict], issued_at: datetime, quantiles: np.ndarray, version: str,
+                   readings: np.ndarray) -> list[dict]:
     rows = []
     for i, s in enumerate(stations):
         for pi, parameter in enumerate(F.TARGETS):
+            if readings[i, pi] < MIN_READINGS:
+                continue
             q = quantiles[i, pi]
             for h in range(F.HORIZON):
                 rows.append({"station_id": s["id"], "parameter": parameter, "issued_at": issued_at, "horizon": h + 1,
@@ -63,18 +93,28 @@ def _forecast_rows(stations: list[dict], issued_at: datetime, quantiles: np.ndar
     return rows
 
 
-def forecast_stations(ctx: Context, stations: list[dict], issued_at: datetime) -> int:
-    """Forecast `stations` from data up to issued_at and store (replace) that issue; returns stations done."""
-    predictor = ctx.models.get()
+def forecast_stations(ctx: Context, stations: list[dict], issued_at: datetime) -> Inputs:
+    """Forecast `stations` from data up to issued_at and store (replace) that issue; returns the inputs used.
+
+    A parameter with fewer than MIN_READINGS readings in the lookback window is not forecast (nor stored).
+    """
+    predictor = ctx.models.get(len(stations))
     with ctx.session() as session:
-        x = _inputs(session, stations, issued_at, predictor.norm)
-    quantiles = predictor.predict_stations([s["id"] for s in stations], issued_at, x)
-    rows = _forecast_rows(stations, issued_at, quantiles, predictor.version)
+        inputs = _inputs(session, stations, issued_at, predictor.norm)
+    quantiles = predictor.predict_stations([s["id"] for s in stations], issued_at, inputs.x, inputs.future)
+    rows = _forecast_rows(stations, issued_at, quantiles, predictor.version, inputs.readings)
     ids = [s["id"] for s in stations]
     with ctx.engine.begin() as conn:
         conn.execute(delete(Forecast).where(Forecast.issued_at == issued_at, Forecast.station_id.in_(ids)))
-        conn.execute(insert(Forecast), rows)
-    return len(stations)
+        if rows:
+            conn.execute(insert(Forecast), rows)
+    return inputs
+
+
+def _too_little(station: dict, parameter: str, readings: int, issued_at: datetime) -> InsufficientHistory:
+    return InsufficientHistory(
+        f"station {station['id']} ({station['name']}) has {readings} {LABELS[parameter]} reading(s) in the "
+        f"{F.LOOKBACK} hours up to {issued_at:%Y-%m-%d %H:00} UTC: a forecast needs at least {MIN_READINGS}")
 
 
 @timed("job", "forecast_batch")
@@ -86,11 +126,13 @@ def run_batch(ctx: Context) -> dict:
         stations = [s for s in queries.stations(session, active=True)]
     if issued_at is None or not stations:
         return {"stations": 0, "seconds": 0.0, "issued_at": None, "model_version": None}
-    done = forecast_stations(ctx, stations, issued_at)
+    inputs = forecast_stations(ctx, stations, issued_at)
+    done = int((inputs.readings >= MIN_READINGS).any(axis=1).sum())
     keep = ctx.settings.forecast_keep_days
     with ctx.engine.begin() as conn:
         conn.execute(delete(Forecast).where(Forecast.issued_at < issued_at - timedelta(days=keep)))
-    return {"stations": done, "seconds": round(time.perf_counter() - started, 3), "issued_at": issued_at,
+    return {"stations": done, "skipped": len(stations) - done, "seconds": round(time.perf_counter() - started, 3),
+            "issued_at": issued_at, "with_weather_forecast": int(inputs.with_weather.sum()),
             "model_version": ctx.models.get().version}
 
 
@@ -139,16 +181,22 @@ def compute_forecast(ctx: Context, station_id: int, parameter: str, hours: int =
         newest = queries.latest_hour(session)
         issued = _latest_issue(session, station_id, parameter)
     if newest is not None and (issued is None or issued < newest):
-        forecast_stations(ctx, [station], newest)
+        inputs = forecast_stations(ctx, [station], newest)
+        readings = int(inputs.readings[0, F.TARGETS.index(parameter)])
+        if readings < MIN_READINGS:
+            raise _too_little(station, parameter, readings, newest)
         issued = newest
     if issued is None:
-        raise LookupError(f"station {station_id} has no data to forecast from")
+        raise InsufficientHistory(f"station {station_id} ({station['name']}) has no data to forecast from")
     with ctx.session() as session:
         rows = session.execute(select(Forecast.target_ts, Forecast.p10, Forecast.p50, Forecast.p90,
                                       Forecast.model_version)
                                .where(Forecast.station_id == station_id, Forecast.parameter == parameter,
                                       Forecast.issued_at == issued, Forecast.horizon <= hours)
                                .order_by(Forecast.horizon)).all()
+        forecast_hours = session.execute(select(func.count()).select_from(Weather).where(
+            Weather.city_id == station["city_id"], Weather.ts > issued,
+            Weather.ts <= issued + timedelta(hours=F.HORIZON))).scalar_one()
     data = []
     for ts, p10, p50, p90, _version in rows:
         aqi, category = _aqi(parameter, p50)
@@ -156,7 +204,8 @@ def compute_forecast(ctx: Context, station_id: int, parameter: str, hours: int =
                      "aqi": aqi, "category": category})
     return {"station_id": station_id, "parameter": parameter, "unit": UNITS[parameter],
             "model_version": rows[0][4] if rows else None, "issued_at": issued, "timezone": station["timezone"],
-            "data": data}
+            # The model saw a weather forecast when the weather table covers most of the horizon.
+            "weather_forecast": forecast_hours >= F.HORIZON // 2, "data": data}
 
 
 def forecast_for_station(ctx: Context, station_id: int, parameter: str, hours: int = 72) -> dict:
@@ -238,17 +287,18 @@ def compute_explanation(ctx: Context, station_id: int, parameter: str, steps: in
         issued = queries.latest_hour(session)
         if issued is None:
             raise LookupError(f"station {station_id} has no data to forecast from")
-        x = _inputs(session, [station], issued, predictor.norm)
+        inputs = _inputs(session, [station], issued, predictor.norm)
     pi = F.TARGETS.index(parameter)
     bucket = tf.constant(F.station_buckets([station_id]))
-    x = tf.constant(x)
+    x = tf.constant(inputs.x)
+    future = tf.repeat(tf.constant(inputs.future), steps + 1, axis=0)  # held fixed: the path is over the history
     baseline = tf.zeros_like(x)
     alphas = tf.linspace(0.0, 1.0, steps + 1)[:, None, None]
     path = baseline + alphas * (x - baseline)  # (steps+1, LOOKBACK, F)
     with timed("inference", "forecast.explain"):
         with tf.GradientTape() as tape:
             tape.watch(path)
-            out = predictor.model([path, tf.repeat(bucket, steps + 1)], training=False)
+            out = predictor.model([path, future, tf.repeat(bucket, steps + 1)], training=False)
             target = tf.reduce_mean(tf.cast(out[:, pi, :24, 1], tf.float32), axis=1)
         grads = tape.gradient(target, path).numpy()
     avg = (grads[:-1] + grads[1:]).mean(axis=0) / 2  # trapezoidal rule

@@ -1,4 +1,4 @@
-"""Train the forecaster on a time-based split, score it against persistence and same-hour-yesterday, save it."""
+"""Train the forecaster on a time-based split, calibrate it, score it against the baselines, save it."""
 from __future__ import annotations
 
 import time
@@ -13,9 +13,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core.db import queries
+from core.db.models import Measurement
+from core.forecast import evaluation
 from core.forecast import features as F
 
-REPORT_HORIZONS = (1, 6, 24, 48, 72)
+MODES = ("past_only", "with_weather")  # without / with a weather forecast for the horizon hours
+FUTURE_DROPOUT = 0.5  # share of training samples shown no weather forecast: one model serves both modes
+PATIENCE = 3  # epochs without a better validation loss before training stops
 
 
 @dataclass
@@ -40,6 +44,26 @@ def load_history(engine: Engine, days: int, end: datetime | None = None) -> F.Hi
     return F.build_history(measurements, weather, stations, end - timedelta(hours=hours - 1), end)
 
 
+def load_range(engine: Engine, start: datetime | None, end: datetime) -> F.History:
+    """Every active station's valid readings and its city's weather in [start, end] (start None: the first
+    stored hour)."""
+    from sqlalchemy import func, select
+
+    end = F.utc_hour(end)
+    with Session(engine) as session:
+        first = session.execute(select(func.min(Measurement.ts))).scalar_one_or_none()
+        if first is None:
+            raise ValueError("no measurements to train on: seed or import data first (python app.py seed)")
+        start = max(F.utc_hour(start or queries.utc(first)), F.utc_hour(queries.utc(first)))
+        hours = int((end - start).total_seconds() // 3600) + 1
+        if hours <= 0:
+            raise ValueError(f"no data before {end:%Y-%m-%d %H:00} UTC: the first stored hour is {start:%Y-%m-%d %H:00}")
+        stations = queries.stations(session, active=True)
+        measurements = queries.recent_window(session, end, hours)
+        weather = queries.city_weather(session, end, hours)
+    return F.build_history(measurements, weather, stations, start, end)
+
+
 def history_from_simulation(data) -> F.History:
     """A History straight from core.ingest.simulator output (the bench trains without a database)."""
     cities = {c.name: i + 1 for i, c in enumerate(data.cities)}
@@ -57,14 +81,20 @@ def history_from_simulation(data) -> F.History:
     return F.build_history(measurements, weather, stations, ts.min().to_pydatetime(), ts.max().to_pydatetime())
 
 
-def time_split(n_hours: int, held_out_fraction: float = 0.2) -> Split:
-    """Issue hours before the split train (with targets before it too); those after it are held out."""
-    split_hour = int(n_hours * (1 - held_out_fraction))
+def time_split(n_hours: int, held_out_fraction: float = 0.2, split_hour: int | None = None) -> Split:
+    """Issue hours before the split train (with targets before it too); those after it are held out.
+
+    split_hour (an hour index) overrides held_out_fraction: a backtest holds out everything from a date on.
+    """
+    split_hour = int(n_hours * (1 - held_out_fraction)) if split_hour is None else split_hour
     train = F.issue_indexes(n_hours, first_target_limit=split_hour)
     held_out = np.arange(max(split_hour, F.LOOKBACK - 1), n_hours - F.HORIZON)
     if len(train) == 0 or len(held_out) == 0:
         need = int(max((F.LOOKBACK + F.HORIZON) / (1 - held_out_fraction), F.HORIZON / held_out_fraction)) + 2
-        raise ValueError(f"{n_hours} hours of history are too few to train and evaluate: need at least {need}")
+        raise ValueError(f"{n_hours} hours of history are too few to train and evaluate: need at least {need}"
+                         if split_hour is None else
+                         f"a backtest needs {F.LOOKBACK + F.HORIZON} hours before its start and "
+                         f"{F.HORIZON + 1} hours after it: there are {split_hour} and {n_hours - split_hour}")
     return Split(train, held_out, split_hour)
 
 
@@ -74,82 +104,157 @@ def _samples(issue: np.ndarray, n_stations: int, stride: int = 1) -> tuple[np.nd
     return t, s
 
 
+@dataclass
+class Inputs:
+    """What the model reads for a set of samples, built batch by batch (windows are large)."""
+
+    inputs: np.ndarray  # (T, S, F) standardised
+    buckets: np.ndarray  # (S,) station buckets
+    t: np.ndarray
+    s: np.ndarray
+    weather: np.ndarray  # (N,) bool: the sample's weather forecast is shown to the model
+
+    def batch(self, idx: np.ndarray) -> list[np.ndarray]:
+        t, s = self.t[idx], self.s[idx]
+        return [F.windows(self.inputs, t, s), F.future_weather(self.inputs, t, s, self.weather[idx]),
+                self.buckets[s]]
+
+    def with_weather(self, weather: np.ndarray) -> "Inputs":
+        return Inputs(self.inputs, self.buckets, self.t, self.s, weather)
+
+
+def raw_quantiles(model, data: Inputs, batch_size: int = 2048) -> np.ndarray:
+    """Standardised model outputs (N, P, H, 3) for every sample of `data`."""
+    out = [np.asarray(model(data.batch(np.arange(b, min(b + batch_size, len(data.t)))), training=False))
+           for b in range(0, len(data.t), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, len(F.TARGETS), F.HORIZON, 3), np.float32)
+
+
 def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: int = 128, seed: int = 42,
-          held_out_fraction: float = 0.2, val_fraction: float = 0.15, progress: Callable[[int, int, float], None] | None = None,
-          version: str | None = None) -> tuple[object, dict]:
-    """Fit on the early hours, evaluate on the late ones; returns (model, card). progress(step, steps, loss)."""
+          held_out_fraction: float = 0.2, val_fraction: float = 0.25, progress: Callable[[int, int, float], None] | None = None,
+          version: str | None = None, split_at: datetime | None = None) -> tuple[object, dict]:
+    """Fit on the early hours, evaluate on the late ones (from split_at when given); returns (model, card).
+
+    progress(step, steps, loss). Training stops early when the validation loss stops improving and keeps the
+    best epoch's weights.
+    """
     import keras
     import tensorflow as tf
 
-    from core.forecast.model import build_model, pinball_loss
+    from core.forecast.model import FORMAT, build_model, pinball_loss
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
     n_hours, n_stations = history.values.shape[:2]
-    split = time_split(n_hours, held_out_fraction)
+    split_hour = None if split_at is None else int(history.hours.searchsorted(pd.Timestamp(split_at)))
+    split = time_split(n_hours, held_out_fraction, split_hour)
     # Statistics from the training span only: the held-out hours must not leak into the inputs' scale.
     norm = F.fit_normalisation(history.values[:split.split_hour])
     inputs = F.normalised_inputs(history.values, norm)
     buckets = F.station_buckets(history.station_ids)
     # The end of the training span is a validation slice: the network fits on issue hours whose targets all
-    # lie before it, then the anchor blend, gate and spreads are calibrated on it (still before the split).
+    # lie before it, then the anchor blend, gate and band are calibrated on it (still before the split).
     fit_issues, val_issues = validation_split(split, val_fraction)
-    t_train, s_train, y_all = _observed(history, norm, fit_issues, n_stations)
-    t_val, s_val, y_val = _observed(history, norm, val_issues, n_stations)
+    fit, y_fit = _observed(history, norm, inputs, buckets, fit_issues, n_stations)
+    val, y_val = _observed(history, norm, inputs, buckets, val_issues, n_stations)
+    rng = np.random.default_rng(seed)
+    has_weather = bool(fit.weather.any())
+    fit_shown = fit.weather & (rng.random(len(fit.t)) >= FUTURE_DROPOUT)
+    weights = tf.constant(horizon_weights(inputs, fit, y_fit))
 
     model = build_model(hidden=hidden)
     optimizer = keras.optimizers.AdamW(learning_rate=2e-3, weight_decay=1e-2)
-    spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32), tf.TensorSpec((None,), tf.int32),
+    spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32),
+            tf.TensorSpec((None, F.HORIZON, F.N_FUTURE), tf.float32), tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((None, len(F.TARGETS), F.HORIZON), tf.float32)]
 
     @tf.function(input_signature=spec)
-    def step(x, s, y):
+    def step(x, future, s, y):
         with tf.GradientTape() as tape:
-            loss = pinball_loss(y, model([x, s], training=True))
+            loss = pinball_loss(y, model([x, future, s], training=True), horizon_weights=weights)
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    rng = np.random.default_rng(seed)
-    steps_per_epoch = max(1, int(np.ceil(len(t_train) / batch_size)))
+    steps_per_epoch = max(1, int(np.ceil(len(fit.t) / batch_size)))
     total, done, loss = steps_per_epoch * epochs, 0, float("nan")
+    best, best_weights, stale, epochs_run = np.inf, None, 0, 0
+    shown = fit.with_weather(fit_shown)
     for _epoch in range(epochs):
-        order = rng.permutation(len(t_train))
+        order = rng.permutation(len(fit.t))
         for b in range(steps_per_epoch):
             idx = order[b * batch_size:(b + 1) * batch_size]
-            x = F.windows(inputs, t_train[idx], s_train[idx])
-            loss = float(step(x, buckets[s_train[idx]], y_all[idx]))
+            loss = float(step(*shown.batch(idx), y_fit[idx]))
             done += 1
             if progress:
                 progress(done, total, loss)
-    if len(t_val):
-        calibrate(model, inputs, buckets, t_val, s_val, y_val, seed=seed)
+        epochs_run += 1
+        if not len(val.t):
+            continue
+        score = _validation_loss(model, val, y_val, weights)
+        if score < best - 1e-5:
+            best, best_weights, stale = score, model.get_weights(), 0
+        else:
+            stale += 1
+            if stale >= PATIENCE:
+                break
+    if best_weights is not None:
+        model.set_weights(best_weights)
+    calibration = {mode: F.Calibration.identity() for mode in MODES}
+    if len(val.t):
+        calibrate(model, val, y_val, weights, seed=seed)
+        for mode in MODES:
+            shown = val.with_weather(val.weather & (mode == "with_weather"))
+            calibration[mode] = F.Calibration.fit(raw_quantiles(model, shown), y_val)
     train_seconds = time.perf_counter() - started
 
-    metrics = evaluate(model, history, inputs, norm, split)
+    held = _held_out(history, inputs, buckets, split.held_out, n_stations)
+    metrics = evaluate(model, history, norm, held.with_weather(np.zeros(len(held.t), bool)), calibration["past_only"])
+    if has_weather:
+        metrics["with_weather"] = evaluate(model, history, norm, held, calibration["with_weather"])
     version = version or datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
     card = {
-        "version": version,
+        "version": version, "format": FORMAT,
         "trained_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
         "data_range": {"start": _iso(history.hours[0]), "end": _iso(history.hours[-1]),
                        "split": _iso(history.hours[split.split_hour]), "stations": int(n_stations)},
         "features": list(F.FEATURES), "targets": list(F.TARGETS), "lookback_hours": F.LOOKBACK,
         "horizon_hours": F.HORIZON, "quantiles": [0.1, 0.5, 0.9],
+        "inputs": {"future_weather": list(F.FUTURE_WEATHER), "trained_with_weather_forecast": has_weather},
         "architecture": {"hidden": hidden, "embedding": 8},
-        "training": {"epochs": epochs, "batch_size": batch_size, "samples": int(len(t_train)),
-                     "calibration_samples": int(len(t_val)),
-                     "final_loss": round(loss, 5), "seconds": round(train_seconds, 1)},
+        "training": {"epochs": epochs, "epochs_run": epochs_run, "batch_size": batch_size,
+                     "samples": int(len(fit.t)), "calibration_samples": int(len(val.t)),
+                     "final_loss": round(loss, 5), "validation_loss": None if best == np.inf else round(best, 5),
+                     "seconds": round(train_seconds, 1)},
         "normalisation": norm.as_dict(),
+        "calibration": {mode: c.as_dict() for mode, c in calibration.items()},
         "metrics": metrics,
     }
     return model, card
 
 
+def horizon_weights(inputs: np.ndarray, fit: Inputs, y: np.ndarray) -> np.ndarray:
+    """(P, H) loss weights, mean 1: the inverse of persistence's mean error per target and horizon.
+
+    Errors grow with the horizon, so an unweighted loss is all about 72 h; scaled like this, a 1-h forecast
+    that is 5 % better than persistence counts as much as a 72-h one.
+    """
+    last = inputs[fit.t, fit.s][:, list(F.TARGET_INDEX)]  # (N, P) the standardised last value
+    with np.errstate(invalid="ignore"):
+        error = np.nanmean(np.abs(y - last[:, :, None]), axis=0) if len(y) else np.full(y.shape[1:], np.nan)
+    weights = np.where(np.isfinite(error) & (error > 1e-6), 1.0 / np.maximum(error, 1e-6), np.nan)
+    weights = weights / np.nanmean(weights) if np.isfinite(weights).any() else np.ones_like(weights)
+    return np.nan_to_num(weights, nan=1.0).astype(np.float32)
+
+
 def validation_split(split: Split, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """(fit, validation) issue hours from split.train: fit targets all lie before the validation issue hours."""
+    """(fit, validation) issue hours from split.train: fit targets all lie before the validation issue hours.
+
+    The validation slice is val_fraction of the training span, at most a year (a year sees every season).
+    """
     if val_fraction <= 0:
         return split.train, split.train[:0]
-    val_start = int(split.split_hour * (1 - val_fraction))
+    val_start = max(int(split.split_hour * (1 - val_fraction)), split.split_hour - 365 * 24)
     fit = split.train[split.train + F.HORIZON < val_start]
     val = split.train[split.train >= val_start]
     if len(fit) == 0 or len(val) == 0:
@@ -157,19 +262,39 @@ def validation_split(split: Split, val_fraction: float) -> tuple[np.ndarray, np.
     return fit, val
 
 
-def _observed(history: F.History, norm: F.Normalisation, issues: np.ndarray, n_stations: int):
+def _observed(history: F.History, norm: F.Normalisation, inputs: np.ndarray, buckets: np.ndarray,
+              issues: np.ndarray, n_stations: int) -> tuple[Inputs, np.ndarray]:
+    """The samples of `issues` with at least one observed target, and their standardised targets."""
     t, s = _samples(issues, n_stations)
     y = F.targets(history.values, norm, t, s)
     keep = np.isfinite(y).any(axis=(1, 2))
-    return t[keep], s[keep], y[keep]
+    t, s = t[keep], s[keep]
+    return Inputs(inputs, buckets, t, s, F.weather_observed(history.values, t, s)), y[keep]
 
 
-def calibrate(model, inputs: np.ndarray, buckets: np.ndarray, t: np.ndarray, s: np.ndarray, y: np.ndarray,
-              epochs: int = 4, batch_size: int = 1024, seed: int = 42) -> None:
+def _held_out(history: F.History, inputs: np.ndarray, buckets: np.ndarray, issues: np.ndarray,
+              n_stations: int) -> Inputs:
+    """Every held-out sample, shown the observed weather of its horizon hours where there is some."""
+    t, s = _samples(issues, n_stations)
+    return Inputs(inputs, buckets, t, s, F.weather_observed(history.values, t, s))
+
+
+def _validation_loss(model, val: Inputs, y: np.ndarray, weights) -> float:
+    """Pinball loss on the validation slice, averaged over showing and not showing the weather forecast."""
+    from core.forecast.model import pinball_loss
+
+    losses = [float(pinball_loss(y, raw_quantiles(model, val.with_weather(val.weather & shown)),
+                                 horizon_weights=weights)) for shown in (False, True)]
+    return float(np.mean(losses))
+
+
+def calibrate(model, val: Inputs, y: np.ndarray, weights, epochs: int = 4, batch_size: int = 1024,
+              seed: int = 42) -> None:
     """Fit only the anchor blend, the per-horizon gate and the spreads on the validation slice.
 
     The network itself stays fixed (and deterministic: no dropout), so this measures how far its corrections
     carry over to hours it never saw, horizon by horizon, and shrinks them toward the anchor where they do not.
+    Half the samples are shown their weather forecast, as in training.
     """
     import keras
     import tensorflow as tf
@@ -178,67 +303,34 @@ def calibrate(model, inputs: np.ndarray, buckets: np.ndarray, t: np.ndarray, s: 
 
     variables = [v for name in CALIBRATED_LAYERS for v in model.get_layer(name).trainable_variables]
     optimizer = keras.optimizers.Adam(learning_rate=2e-2)
-    spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32), tf.TensorSpec((None,), tf.int32),
+    spec = [tf.TensorSpec((None, F.LOOKBACK, F.N_FEATURES), tf.float32),
+            tf.TensorSpec((None, F.HORIZON, F.N_FUTURE), tf.float32), tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((None, len(F.TARGETS), F.HORIZON), tf.float32)]
 
     @tf.function(input_signature=spec)
-    def step(x, st, yt):
+    def step(x, future, st, yt):
         with tf.GradientTape() as tape:
-            loss = pinball_loss(yt, model([x, st], training=False))
+            loss = pinball_loss(yt, model([x, future, st], training=False), horizon_weights=weights)
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
     rng = np.random.default_rng(seed)
+    shown = val.with_weather(val.weather & (rng.random(len(val.t)) >= FUTURE_DROPOUT))
     for _ in range(epochs):
-        order = rng.permutation(len(t))
-        for b in range(0, len(t), batch_size):
+        order = rng.permutation(len(val.t))
+        for b in range(0, len(val.t), batch_size):
             idx = order[b:b + batch_size]
-            step(F.windows(inputs, t[idx], s[idx]), buckets[s[idx]], y[idx])
+            step(*shown.batch(idx), y[idx])
 
 
 def _iso(ts: pd.Timestamp) -> str:
     return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def evaluate(model, history: F.History, inputs: np.ndarray, norm: F.Normalisation, split: Split,
-             batch_size: int = 2048) -> dict:
-    """MAE (raw units) at REPORT_HORIZONS on held-out hours: model p50, persistence, same hour yesterday.
-
-    Same hour yesterday is the last observed value at the target's hour of day (24·⌈h/24⌉ hours before it),
-    so it never uses anything after the issue hour either.
-    """
-    n_stations = history.values.shape[1]
-    t, s = _samples(split.held_out, n_stations)
-    buckets = F.station_buckets(history.station_ids)
-    preds = []
-    for b in range(0, len(t), batch_size):
-        x = F.windows(inputs, t[b:b + batch_size], s[b:b + batch_size])
-        preds.append(np.asarray(model([x, buckets[s[b:b + batch_size]]], training=False))[..., 1])
-    p50 = F.to_concentration(np.concatenate(preds), norm)  # (N, P, H)
-    out: dict = {"held_out_samples": int(len(t)), "horizons": list(REPORT_HORIZONS), "mae": {}}
-    raw = history.values[..., list(F.TARGET_INDEX)]  # (T, S, P)
-    for pi, parameter in enumerate(F.TARGETS):
-        rows = {"model": [], "persistence": [], "same_hour_yesterday": []}
-        last = _last_observed(raw[..., pi])
-        for h in REPORT_HORIZONS:
-            truth = raw[t + h, s, pi]
-            back = 24 * int(np.ceil(h / 24))
-            candidates = {"model": p50[:, pi, h - 1], "persistence": last[t, s],
-                          "same_hour_yesterday": raw[t + h - back, s, pi]}
-            ok = np.isfinite(truth) & np.all([np.isfinite(v) for v in candidates.values()], axis=0)
-            for name, guess in candidates.items():
-                rows[name].append(round(float(np.mean(np.abs(guess[ok] - truth[ok]))), 3) if ok.any() else None)
-        out["mae"][parameter] = rows
-    out["beats_baselines"] = all(
-        m is not None and m < min(b for b in (p, y) if b is not None)
-        for rows in out["mae"].values()
-        for m, p, y in zip(rows["model"], rows["persistence"], rows["same_hour_yesterday"]))
-    return out
-
-
-def _last_observed(series: np.ndarray) -> np.ndarray:
-    """(T, S): the latest observed value at or before each hour (persistence)."""
-    return pd.DataFrame(series).ffill().to_numpy()
+def evaluate(model, history: F.History, norm: F.Normalisation, held: Inputs, calibration: F.Calibration) -> dict:
+    """evaluation.score of the calibrated model on the held-out samples (concentrations, raw units)."""
+    quantiles = F.to_concentration(calibration.apply(raw_quantiles(model, held)), norm)
+    return evaluation.score(quantiles, history.values, held.t, held.s)
 
 
 def train_and_save(engine: Engine, directory: Path, days: int, epochs: int,
@@ -249,4 +341,13 @@ def train_and_save(engine: Engine, directory: Path, days: int, epochs: int,
     history = load_history(engine, days)
     model, card = train(history, epochs=epochs, progress=progress)
     save(model, card, directory)
+    return card
+
+
+def backtest(engine: Engine, start: datetime, end: datetime, epochs: int, train_days: int | None = None,
+             progress: Callable[[int, int, float], None] | None = None) -> dict:
+    """`python app.py backtest`: train on the data before `start` (the last train_days days, or all of it) and
+    score forecasts issued in [start, end − 72 h]; returns the card (the model is not saved)."""
+    history = load_range(engine, None if train_days is None else start - timedelta(days=train_days), end)
+    _, card = train(history, epochs=epochs, progress=progress, split_at=start, version="backtest")
     return card

@@ -22,6 +22,7 @@ from core.ingest.tabular import (
     ImportedStation,
     ImportFormatError,
     ImportResult,
+    Rejected,
     assemble,
     factorize_strip,
     raise_first_problem,
@@ -39,9 +40,26 @@ AQOBS_REQUIRED = ("AQSID", "SiteName", "Status", "Latitude", "Longitude", "GMTOf
                   "ValidDate", "ValidTime")
 # HourlyAQObs column prefix -> our pollutant code; each has <P> and <P>_Unit columns, some <P>_AQI.
 AQOBS_POLLUTANTS = {"PM25": "pm25", "PM10": "pm10", "OZONE": "o3", "NO2": "no2", "CO": "co", "SO2": "so2"}
-# AirNow parameter names (lower-cased) we store; BARPR, TEMP, RHUM, WS, WD, NO, NOX, NOY… are skipped.
+# AirNow parameter names (lower-cased) we store as pollutants; NO, NOX, NOY, BC, SRAD… are skipped.
 PARAMETERS = {"ozone": "o3", "o3": "o3", "pm2.5": "pm25", "pm25": "pm25", "pm10": "pm10",
               "co": "co", "no2": "no2", "so2": "so2"}
+# Weather parameters -> weather table column. AirNow reports TEMP in C, RHUM in PERCENT, WS in M/S, WD in
+# DEGREES, BARPR in MILLIBAR, PRECIP in MM (every such line of the 2024-04-16 files); the resultant wind
+# (RWS in KNOTS, RWD) is the same wind averaged otherwise and is skipped.
+WEATHER = {"TEMP": "temperature_c", "RHUM": "humidity_pct", "WS": "wind_speed_ms", "WD": "wind_dir_deg",
+           "BARPR": "pressure_hpa", "PRECIP": "precipitation_mm"}
+# (column, unit) -> (scale, offset) to the weather table's unit; other spellings of a unit are rejected.
+WEATHER_UNITS = {
+    ("temperature_c", "C"): (1.0, 0.0), ("temperature_c", "F"): (5 / 9, -32 * 5 / 9),
+    ("humidity_pct", "PERCENT"): (1.0, 0.0), ("humidity_pct", "%"): (1.0, 0.0),
+    ("wind_speed_ms", "M/S"): (1.0, 0.0), ("wind_speed_ms", "KNOTS"): (0.514444, 0.0),
+    ("wind_speed_ms", "MPH"): (0.44704, 0.0), ("wind_dir_deg", "DEGREES"): (1.0, 0.0),
+    ("pressure_hpa", "MILLIBAR"): (1.0, 0.0), ("pressure_hpa", "MB"): (1.0, 0.0), ("pressure_hpa", "HPA"): (1.0, 0.0),
+    ("precipitation_mm", "MM"): (1.0, 0.0), ("precipitation_mm", "INCHES"): (25.4, 0.0),
+}
+# Values outside these (weather table units) are instrument faults, not weather.
+WEATHER_RANGE = {"temperature_c": (-90.0, 60.0), "humidity_pct": (0.0, 100.0), "wind_speed_ms": (0.0, 110.0),
+                 "wind_dir_deg": (0.0, 360.0), "pressure_hpa": (500.0, 1100.0), "precipitation_mm": (0.0, 500.0)}
 MISSING = -999.0  # "no value" in AirNow's daily files; HourlyData simply leaves the row out
 
 # Local time zones of areas by country and standard offset (hours), with the states or provinces that differ.
@@ -168,11 +186,53 @@ def parse_hourly_data(text: str, path: str | Path, now: datetime | None = None) 
             source=SOURCE,
         )
 
-    return assemble(
+    result = assemble(
         source=SOURCE, path=path, lines_read=lines_read, line=lines, station_code=codes[id_codes],
         parameter=frame["parameter"], unit=frame["units"], value=frame["value"], ts=ts, stations=stations,
         parameter_names=PARAMETERS, skipped=skipped, now=now, missing_sentinel=MISSING,
     )
+    _site_weather(result, frame, lines, codes[id_codes], ts)
+    return result
+
+
+def _site_weather(result: ImportResult, frame: pd.DataFrame, lines: np.ndarray, station_code: np.ndarray,
+                  ts: pd.Series) -> None:
+    """Move the weather lines out of the skipped parameters into result.site_weather, rejecting faults by line."""
+    parameter = frame["parameter"].str.strip().str.upper()
+    rows = np.flatnonzero(parameter.isin(list(WEATHER)).to_numpy())
+    if not rows.size:
+        return
+    column = parameter.iloc[rows].map(WEATHER).to_numpy()
+    unit = frame["units"].iloc[rows].str.strip().str.upper().to_numpy()
+    raw = frame["value"].iloc[rows].str.strip()
+    number = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    conversion = [WEATHER_UNITS.get((c, u)) for c, u in zip(column, unit)]
+    scale = np.array([c[0] if c else np.nan for c in conversion])
+    value = np.round(number * scale + np.array([c[1] if c else 0.0 for c in conversion]), 6)
+    low = np.array([WEATHER_RANGE[c][0] for c in column])
+    high = np.array([WEATHER_RANGE[c][1] for c in column])
+    empty = (raw == "").to_numpy() | (number == MISSING)
+    ok = ~empty & np.isfinite(value) & (value >= low) & (value <= high)
+    rejected = []
+    for i in np.flatnonzero(~ok & ~empty):
+        name, text = parameter.iat[rows[i]], raw.iat[i]
+        if conversion[i] is None:
+            reason = f"unit {unit[i]!r} makes no sense for {name}"
+        elif not np.isfinite(number[i]):
+            reason = f"{name} value {text!r} is not a number"
+        else:
+            reason = f"{name} value {text} {unit[i]} is outside {low[i]:g}…{high[i]:g} ({column[i]})"
+        rejected.append(Rejected(int(lines[rows[i]]), reason))
+    for name in set(parameter.iloc[rows]):
+        result.skipped.pop(f"parameter {name}", None)
+    if empty.any():
+        result.skipped["missing weather value"] = int(empty.sum())
+    result.rejected = sorted(result.rejected + rejected, key=lambda r: r.line)
+    kept = rows[ok]
+    result.site_weather = pd.DataFrame({
+        "station_code": pd.Series(station_code[kept], dtype=str),
+        "ts": ts.iloc[kept].reset_index(drop=True).dt.floor("h"),
+        "variable": pd.Series(column[ok], dtype=str), "value": value[ok]})
 
 
 def parse_site_locations(text: str, path: str | Path) -> ImportResult:

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Engine
 
 from core import catalog
 from core.snapshots import invalidate_current
-from core.ingest import airnow, openaq
-from core.ingest.store import place_stations, write_measurements, write_published_aqi
+from core.ingest import airnow, openaq, prsa
+from core.ingest.store import place_stations, write_measurements, write_published_aqi, write_site_weather
 from core.ingest.tabular import ImportFormatError, ImportResult, decode, read_text
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ def parse_text(text: str, path: Path, now: datetime | None = None) -> ImportResu
         return openaq.parse_openaq(text, path, now)
     if header[0] == "AQSID":
         return airnow.parse_hourly_aqobs(text, path, now)
+    if tuple(h.lower() for h in header) == prsa.COLUMNS:
+        return prsa.parse_prsa(text, path, now)
     name = path.name.lower()
     if header[0].lower() == "location_id" or name.endswith((".csv", ".csv.gz")):
         raise ImportFormatError(
@@ -86,10 +88,11 @@ def parse_text(text: str, path: Path, now: datetime | None = None) -> ImportResu
 
 
 def load_result(conn: Connection, result: ImportResult, city: str | None = None) -> ImportSummary:
-    """Write a parsed file's stations, measurements and published AQI in the caller's transaction."""
+    """Write a parsed file's stations, measurements, published AQI and site weather in the caller's transaction."""
     placed = place_stations(conn, result.stations, city)
     loaded = write_measurements(conn, result.measurements, placed.ids)
     published = write_published_aqi(conn, result.published_aqi, placed.ids)
+    write_site_weather(conn, result.site_weather)
     return ImportSummary(result.path, result.source, result.lines_read, loaded, placed.new, result.rejected,
                          result.conversions, result.skipped, placed.updated, placed.moved, published,
                          sorted(placed.cities | {placed.city_of[c] for c in result.measurements["station_code"].unique()}))

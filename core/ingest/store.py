@@ -5,12 +5,13 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db.bulk import upsert_measurements, upsert_weather
-from core.db.models import AirNowAQI, City, Station
+from core.db.bulk import WEATHER_COLUMNS, upsert_measurements, upsert_weather
+from core.db.models import AirNowAQI, City, Station, Weather
 from core.ingest.airnow import fixed_zone
 from core.ingest.tabular import ImportedStation
 
@@ -145,8 +146,11 @@ def place_stations(conn: Connection, stations: list[ImportedStation], city: str 
 
 
 def _drop_empty_placeholders(conn: Connection) -> None:
+    """Placeholders whose stations all moved go, with the weather their sites gave them (it mixed unknown places)."""
     has_station = select(Station.id).where(Station.city_id == City.id).exists()
-    conn.execute(delete(City).where(City.name.startswith(PLACEHOLDER_PREFIX), ~has_station))
+    empty = select(City.id).where(City.name.startswith(PLACEHOLDER_PREFIX), ~has_station)
+    conn.execute(delete(Weather).where(Weather.city_id.in_(empty)))
+    conn.execute(delete(City).where(City.id.in_(empty)))
 
 
 def _nearest_city(lat: float | None, lon: float | None, cities) -> str | None:
@@ -194,3 +198,45 @@ def write_weather(conn: Connection, frame: pd.DataFrame, city_ids: dict[str, int
         return 0
     rows = frame.drop(columns="city").assign(city_id=frame["city"].astype(str).map(city_ids).astype("int64"))
     return upsert_weather(conn, rows)
+
+
+@dataclass
+class WeatherWritten:
+    """City-hours of weather written from sites' readings, and readings of sites not stored as stations."""
+
+    city_hours: int = 0
+    unknown_sites: int = 0
+
+
+def write_site_weather(conn: Connection, frame: pd.DataFrame) -> WeatherWritten:
+    """Upsert each city's hourly weather from its sites' readings (SITE_WEATHER_COLUMNS) in the caller's transaction.
+
+    A city's value is the mean over its sites that hour; the wind direction is the direction of the mean
+    unit vector (the mean of 350° and 10° is 0°, not 180°), none when the directions cancel out.
+    """
+    if frame.empty:
+        return WeatherWritten()
+    city_of = dict(conn.execute(select(Station.code, Station.city_id)).all())
+    city = frame["station_code"].map(city_of)
+    known = frame.assign(city_id=city).loc[city.notna()]
+    written = WeatherWritten(unknown_sites=int(frame.loc[city.isna(), "station_code"].nunique()))
+    if known.empty:
+        return written
+    keys = ["city_id", "ts"]
+    scalar = known[known["variable"] != "wind_dir_deg"]
+    wide = scalar.pivot_table(index=keys, columns="variable", values="value", aggfunc="mean")
+    direction = known[known["variable"] == "wind_dir_deg"]
+    if not direction.empty:
+        radians = np.radians(direction["value"].to_numpy(dtype=float))
+        vectors = pd.DataFrame({"city_id": direction["city_id"].to_numpy(), "ts": direction["ts"].to_numpy(),
+                                "x": np.sin(radians), "y": np.cos(radians)}).groupby(keys)[["x", "y"]].mean()
+        degrees = np.degrees(np.arctan2(vectors["x"], vectors["y"])) % 360.0
+        wide = wide.join((degrees.where(np.hypot(vectors["x"], vectors["y"]) > 1e-6)).rename("wind_dir_deg"),
+                         how="outer")
+    rows = wide.reset_index().reindex(columns=WEATHER_COLUMNS)
+    rows["city_id"] = rows["city_id"].astype("int64")
+    rows["ts"] = pd.to_datetime(rows["ts"], utc=True)
+    # Six decimals: a mean's float noise (208.29999999999998) is no information.
+    written.city_hours = upsert_weather(conn, rows.astype({c: float for c in WEATHER_COLUMNS[2:]}).round(
+        {c: 6 for c in WEATHER_COLUMNS[2:]}))
+    return written

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import itertools
 import warnings
 import zlib
@@ -27,6 +28,9 @@ from core.parameters import PHYSICAL_MAX, POLLUTANTS, QUALITY_VALID, UNITS
 
 MEASUREMENT_COLUMNS = ("station_code", "parameter", "ts", "value", "unit", "quality")
 PUBLISHED_AQI_COLUMNS = ("station_code", "parameter", "ts", "aqi")
+SITE_WEATHER_COLUMNS = ("station_code", "ts", "variable", "value")  # variable: a weather table column
+# A day of OpenAQ's archive is a few MB unpacked; a gzip bomb (1 KB → GBs) stops here instead of filling memory.
+MAX_DECOMPRESSED_BYTES = 512 << 20
 TS_DTYPE = "datetime64[us, UTC]"
 
 # Readings a little below zero are instrument noise around a clean-air zero and are kept as they are:
@@ -76,6 +80,8 @@ class ImportResult:
     lines_read: int = 0  # data lines after any header: measurements + skipped + rejected (+ site rows)
     # AirNow's own AQI per station, parameter and hour (HourlyAQObs files), PUBLISHED_AQI_COLUMNS.
     published_aqi: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PUBLISHED_AQI_COLUMNS)))
+    # Weather a site measured (AirNow HourlyData), SITE_WEATHER_COLUMNS in the weather table's units.
+    site_weather: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SITE_WEATHER_COLUMNS)))
 
 
 class ImportFormatError(ValueError):
@@ -101,9 +107,13 @@ def read_text(path: Path) -> str:
         raise ImportFormatError(f"cannot read the file: {exc.strerror or exc}", path=path) from exc
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unpacked:
+                data = unpacked.read(MAX_DECOMPRESSED_BYTES + 1)  # never more than the cap in memory
         except (OSError, EOFError, zlib.error) as exc:
             raise ImportFormatError(f"not a readable gzip file: {exc}", path=path) from exc
+        if len(data) > MAX_DECOMPRESSED_BYTES:
+            raise ImportFormatError(f"unpacks to more than {MAX_DECOMPRESSED_BYTES >> 20} MB: not an import file",
+                                    path=path)
     elif path.name.lower().endswith(".gz"):
         raise ImportFormatError("named .gz but not gzip-compressed", path=path)
     return decode(data)

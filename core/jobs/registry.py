@@ -41,7 +41,7 @@ def _retrain(ctx) -> dict:
                                    settings.forecast_epochs,
                                    progress=lambda step, total, loss: ctx.progress(step, total, f"loss {loss:.4f}"))
     # Every worker compares the model files' stamp on each use and loads the new version: no restart.
-    return {"version": card["version"], "beats_baselines": card["metrics"]["beats_baselines"],
+    return {"version": card["version"], "beats_best_baseline": card["metrics"]["beats_best_baseline"],
             "data_range": card["data_range"]}
 
 

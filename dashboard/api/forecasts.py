@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from core.forecast import ModelUnavailable
-from dashboard.api.errors import APIError
+from dashboard.api.errors import APIError, without_paths
 from dashboard.api.responses import JSON
 from dashboard.api.routes import route
 from dashboard.api.schemas import Body, Query, StationPath
@@ -50,7 +50,7 @@ def station_forecast(q: ForecastQuery, station_id: int) -> dict:
     try:
         result = forecast_for_station(context.current(), station_id, q.parameter, q.hours)
     except ModelUnavailable as exc:
-        raise APIError(503, "model_unavailable", str(exc)) from None
+        raise APIError(503, "model_unavailable", without_paths(str(exc))) from None
     except LookupError as exc:
         raise APIError(404, "not_found", str(exc)) from None
     meta = {k: result[k] for k in ("station_id", "parameter", "unit", "model_version", "issued_at")}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from core.jobs import runner
 from core.jobs.registry import JOBS
@@ -17,8 +17,20 @@ from dashboard.api.schemas import Body, Meta, PageQuery, Query
 from dashboard import context
 
 
+WINDOWS = (300, 3600)
+
+
 class MetricsQuery(Query):
-    window: Literal[300, 3600] = Field(300, description="Seconds: the last 5 minutes or the last hour.")
+    # An int checked against WINDOWS: Literal[300, 3600] never matches the query string's "300".
+    window: int = Field(300, description="Seconds: the last 5 minutes or the last hour.",
+                        json_schema_extra={"enum": list(WINDOWS)})
+
+    @field_validator("window")
+    @classmethod
+    def _known_window(cls, value: int) -> int:
+        if value not in WINDOWS:
+            raise ValueError(f"must be one of {', '.join(map(str, WINDOWS))}")
+        return value
 
 
 class MetricsSnapshot(Body):

@@ -19,8 +19,10 @@ MAX_PAGE = 1_000_000  # keeps the offset (page - 1) × limit a sane database int
 MAX_STATION_ID = 2**31 - 1  # the id column is a 32-bit integer
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
 TIME = "UTC ISO 8601 with Z"
+MAX_PARAMETER_LENGTH = 200  # longer than any valid value (a bbox, 12 hourly values); checked before any pattern
 # The grammar of the list parameters, checked by the validators and stated in the document as the same pattern.
-NUMBER = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+# Each digit can belong to one place only (no "[0-9]+[0-9]*"), so a failing match never backtracks.
+NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 BBOX_PATTERN = rf"^ *{NUMBER} *(?:, *{NUMBER} *){{3}}$"
 HOURLY_PATTERN = rf"^ *(?:{NUMBER})? *(?:, *(?:{NUMBER})? *){{0,11}}$"
 
@@ -35,10 +37,13 @@ class Query(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        # PostgreSQL refuses NUL in text: say so as a 400 rather than fail in the driver.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
+    def _plain_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if len(value) > MAX_PARAMETER_LENGTH:
+                raise ValueError(f"at most {MAX_PARAMETER_LENGTH} characters")
+            # PostgreSQL refuses NUL in text: say so as a 400 rather than fail in the driver.
+            if "\x00" in value:
+                raise ValueError("must not contain NUL characters")
         return value
 
 

@@ -26,12 +26,28 @@ from dashboard.ids import Admin, Calc, Forecast, Map, Perf
 
 
 def panel_hint() -> dbc.Card:
-    return dbc.Card(dbc.CardBody("Click a station on the map to see its AQI, main pollutant, health advice "
-                                 "and the last 72 hours."), className="text-muted")
+    return dbc.Card(dbc.CardBody("Click a station on the map, find one by name above, or open one from the table "
+                                 "view, to see its AQI, main pollutant, health advice and the last 72 hours."),
+                    className="text-muted")
 
 
-def station_card(station: dict, standard: str, categories: list[dict], as_of: datetime, history) -> dbc.Card:
-    """The clicked station: index, category, advice, each pollutant and its last hours in local time."""
+SOURCES = {"airnow": "AirNow (US EPA and partner agencies)", "openaq": "OpenAQ", "prsa": "UCI Beijing PM2.5 data set",
+           "simulator": "Simulated demo data"}
+
+
+def reading_age(age_hours: int | None, stale_after_h: float) -> str:
+    """How old the station's newest reading is, and whether that makes it not current."""
+    if age_hours is None:
+        return "Newest reading: none in the last 24 hours"
+    when = "this hour" if age_hours == 0 else f"{age_hours} h before this hour"
+    return f"Newest reading: {when}" + (f" (not current: older than {stale_after_h:g} h)"
+                                        if age_hours > stale_after_h else "")
+
+
+def station_card(station: dict, standard: str, categories: list[dict], as_of: datetime, history, source: str,
+                 stale_after_h: float, compare=None, compare_name: str = "") -> dbc.Card:
+    """The selected station: index, category, advice, source, reading age, each pollutant and its last hours in
+    local time (hourly values and NowCast), with a second station's lines when one is compared."""
     local = as_of.astimezone(ZoneInfo(station["timezone"]))
     kind = "Reference monitor" if station["kind"] == "reference" else "Low-cost sensor (PM2.5 EPA-corrected)"
     value = "—" if station["aqi"] is None else f"{station['aqi']:.0f}"
@@ -48,8 +64,12 @@ def station_card(station: dict, standard: str, categories: list[dict], as_of: da
                                    className="small")], className="ms-3"),
             ], className="d-flex align-items-center mb-2"),
             html.P(station["health_message"] or station["reason"] or "", className="small"),
+            html.Div(f"Source: {SOURCES.get(source, source)}", className="small", id=Map.STATION_SOURCE),
+            html.Div(reading_age(station.get("age_hours"), stale_after_h), className="small mb-2",
+                     id=Map.STATION_AGE),
             pollutant_table(station, standard, categories),
-            dcc.Graph(figure=history_figure(history, station["timezone"]), config={"displayModeBar": False}),
+            dcc.Graph(figure=history_figure(history, station["timezone"], compare, compare_name),
+                      config={"displayModeBar": False}),
         ]),
     ])
 
@@ -66,8 +86,7 @@ def perf_tile_body(check: dict) -> dbc.CardBody:
     return dbc.CardBody([html.Div(check["label"], className="small text-muted perf-label"),
             html.Div([html.Span(format_figure(check["value"], check["unit"]), className="perf-value"),
                       html.Span(STATUS_TEXT[status], className="perf-status ms-2",
-                                style={"background": STATUS_COLORS[status],
-                                       "color": "#000" if status == "warning" else "#fff"})]),
+                                style=chip_style(STATUS_COLORS[status]))]),
             dcc.Graph(figure=sparkline_figure(check["series"], check["warn"], check["crit"], check["unit"]),
                       config={"displayModeBar": False, "staticPlot": True}, style={"height": "60px"}),
             html.Div(check["recommendation"], className="small perf-advice")])
@@ -102,8 +121,9 @@ def job_progress(run: dict | None) -> tuple[int, str, str, str]:
 def forecast_unavailable(message: str, status: str) -> dbc.Alert:
     """Why there is no forecast (`status`: missing or corrupt) and how to fix it."""
     return dbc.Alert([html.Strong("Forecasts are unavailable. "), html.Span(message, id=Forecast.STATUS_MESSAGE),
-                      html.Div(["Fix: run ", html.Code("python app.py train"), " (or restart ",
-                                html.Code("make run"), ", which trains the small model when none exists)."],
+                      html.Div(["Fix: run ", html.Code("python app.py train", className="text-reset"), " (or restart ",
+                                html.Code("make run", className="text-reset"),
+                                ", which trains the small model when none exists)."],
                                className="small mt-1")],
                      color="warning", id=Forecast.model_state(status))
 

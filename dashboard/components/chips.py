@@ -5,26 +5,24 @@ from datetime import date
 
 from dash import html
 
-from dashboard.figures import NO_DATA, chip_style
+from dashboard.figures import NO_DATA, STALE_COLOR, chip_style
 
 
 def chip(name: str, color: str) -> html.Span:
     return html.Span(name, className="legend-chip", style=chip_style(color))
 
 
-def category_chip(category: dict | None) -> html.Span | str:
-    """A category's chip, or the words "No data" when there is none."""
-    return chip(category["name"], category["color"]) if category else "No data"
-
-
-def legend(categories: list[dict], surface: bool, palette_note: str | None) -> list:
-    """The map legend: every category, "No data", what the marker sizes mean, and a palette note."""
+def legend(categories: list[dict], surface: dict | None, palette_note: str | None, stale_after_h: float) -> list:
+    """The map legend: every category, "not current", "no data", what sizes and numbers mean, the bands' method."""
     items: list = [chip(c["name"], c["color"]) for c in categories]
+    items.append(chip(f"Not current (older than {stale_after_h:g} h)", STALE_COLOR))
     items.append(chip("No data", NO_DATA))
-    items.append(html.Div([("Large dots with a dark ring: reference monitors · small dots: low-cost sensors "
-                            "(PM2.5 EPA-corrected)"),
-                           *([" · surface: inverse-distance weighting between stations"] if surface else [])],
-                          className="small text-muted"))
+    notes = [("Large dots: reference monitors · small dots: low-cost sensors (PM2.5 EPA-corrected) · a number: "
+              "stations grouped at this zoom, in the colour of the worst among them (click to zoom in)")]
+    if surface is not None:
+        notes.append(f" · bands: concentrations interpolated between the {surface['stations']} current stations "
+                     f"(inverse-distance), then categorised; blank beyond {surface['reach_km']:g} km of a station")
+    items.append(html.Div(notes, className="small text-muted"))
     if palette_note:
         items.append(html.Div(palette_note, className="small text-muted"))
     return items

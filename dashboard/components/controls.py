@@ -50,8 +50,10 @@ def timeline(lo: int, hi: int, shown: int, start: int | None, end: int | None) -
     return dbc.Row([
         _hour_input(Map.START, "From (UTC)", start), _hour_input(Map.END, "To (UTC)", end),
         dbc.Col(buttons, xs="auto", className="pt-3"),
-        dbc.Col(dcc.Slider(id=Map.TIME, min=lo, max=hi, step=1, value=shown, marks=slider_marks(lo, hi),
-                           updatemode="mouseup", allow_direct_input=False, included=False,
-                           tooltip={"always_visible": False}), xs=12, md=True, className="pt-2", id=Map.TIME_COL),
+        # data-thumb-label names the slider's thumb for screen readers (assets/a11y.js): arrow keys move the hour.
+        dbc.Col(html.Div(dcc.Slider(id=Map.TIME, min=lo, max=hi, step=1, value=shown, marks=slider_marks(lo, hi),
+                                    updatemode="mouseup", allow_direct_input=False, included=False,
+                                    tooltip={"always_visible": False}), **{"data-thumb-label": "Hour shown"}),
+                xs=12, md=True, className="pt-2", id=Map.TIME_COL),
         dbc.Col(html.Div(id=Map.TIME_LABEL, className="small fw-bold text-nowrap"), xs="auto"),
     ], className="g-2 mb-1 align-items-center")

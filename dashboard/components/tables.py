@@ -4,19 +4,23 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-from dashboard.components.chips import category_chip, chip
+from dashboard.components.chips import chip
 from dashboard.figures import (
     LABELS,
     STANDARDS,
     category_of,
     format_figure,
+    marker_states,
     marker_value,
+    state_style,
 )
 from dashboard.ids import Admin, Forecast, Map, Perf
 
 KIND = {"reference": "Reference monitor", "low_cost": "Low-cost sensor"}
 STATUS_TEXT = {"ok": "OK", "warning": "Warning", "critical": "Critical", "no_data": "No data"}
-JOB_COLORS = {"running": "info", "succeeded": "success", "failed": "danger", "cancelled": "secondary"}
+TABLE_ROWS = 500  # rows of the map's table view: a continent's network would make a page of megabytes
+# Bootstrap colours whose white text meets WCAG AA (info's light cyan does not).
+JOB_COLORS = {"running": "primary", "succeeded": "success", "failed": "danger", "cancelled": "secondary"}
 
 
 def index_label(standard: str) -> str:
@@ -32,22 +36,38 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.0f}"
 
 
-def station_table(snapshot: dict, standard: str, pollutant: str, categories: list[dict]) -> dbc.Table:
-    """The map's data as a table: one row per station, worst first."""
+def station_table(snapshot: dict, standard: str, pollutant: str, categories: list[dict], stale_after_h: float,
+                  limit: int = TABLE_ROWS) -> dbc.Table:
+    """The map's data as a table, worst first (the `limit` worst); each name is a button opening the panel."""
     label = index_label(standard)
+    stations = sorted(snapshot["stations"], key=lambda s: (-(marker_value(s, pollutant, standard) or -1), s["name"]))
+    states = marker_states(stations[:limit], pollutant, standard, categories, stale_after_h)
     rows = []
-    for s in sorted(snapshot["stations"], key=lambda s: (-(marker_value(s, pollutant, standard) or -1), s["name"])):
+    for s, state in zip(stations, states):
         value = marker_value(s, pollutant, standard)
         pm = s["pollutants"].get("pm25")
         pm_text = "—" if not pm else f"{pm['concentration']:.1f}" + (" (EPA-corrected)" if s["kind"] == "low_cost" else "")
-        rows.append(html.Tr([html.Th(s["name"], scope="row"), html.Td(s["city"]), html.Td(KIND[s["kind"]]),
-                             html.Td(_number(value)), html.Td(category_chip(category_of(value, categories))),
+        name, color = state_style(state, categories, stale_after_h)
+        # The map.js click handler selects data-station: a keyboard path to every station's panel.
+        pick = html.Button(s["name"], className="btn btn-link btn-sm p-0 text-start station-pick",
+                           **{"data-station": s["id"], "aria-label": f"Open {s['name']}"})
+        rows.append(html.Tr([html.Th(pick, scope="row"), html.Td(s["city"]), html.Td(KIND[s["kind"]]),
+                             html.Td(_number(value)), html.Td(chip(name, color)),
+                             html.Td(_age(s.get("age_hours"))),
                              html.Td(LABELS.get(s["main_pollutant"] or "", "—")), html.Td(pm_text)]))
     when = snapshot["as_of"].strftime("%Y-%m-%d %H:00 UTC") if snapshot["as_of"] else "no data"
+    shown = (f", the {limit} worst of {len(stations)} (pick an area for all of its stations)"
+             if len(stations) > limit else "")
     return dbc.Table([
-        html.Caption(f"{LABELS[pollutant]} ({label}, {STANDARDS[standard]}) at {when}, worst first"),
-        _head("Station", "City", "Type", label, "Category", "Main pollutant", "PM2.5 µg/m³"),
+        html.Caption(f"{LABELS[pollutant]} ({label}, {STANDARDS[standard]}) at {when}, worst first{shown}"),
+        _head("Station", "Area", "Type", label, "Category", "Newest reading", "Main pollutant", "PM2.5 µg/m³"),
         html.Tbody(rows)], size="sm", striped=True, responsive=True, className="small", id=Map.TABLE_GRID)
+
+
+def _age(hours: int | None) -> str:
+    if hours is None:
+        return "none in 24 h"
+    return "this hour" if hours == 0 else f"{hours} h before"
 
 
 def rankings_tables(ranked: dict, city: str, standard: str, categories: list[dict], top: int = 20) -> dbc.Row:
@@ -139,7 +159,7 @@ def job_history_table(history: list[dict]):
     rows = [html.Tr([html.Td(r["id"]), html.Td(r["title"]), html.Td(r["started_by"]),
                      html.Td(f"{r['started_at']:%Y-%m-%d %H:%M:%S}"),
                      html.Td("—" if r["duration_s"] is None else f"{r['duration_s']:g} s"),
-                     html.Td(dbc.Badge(r["status"], color=JOB_COLORS.get(r["status"], "info"))),
+                     html.Td(dbc.Badge(r["status"], color=JOB_COLORS.get(r["status"], "dark"))),
                      html.Td(run_summary(r), className="small text-break")]) for r in history]
     return dbc.Table([_head("#", "Job", "By", "Started (UTC)", "Took", "Outcome", "Summary"), html.Tbody(rows)],
                      size="sm", className="small", id=Admin.HISTORY_TABLE)
@@ -157,7 +177,8 @@ def run_summary(run: dict) -> str:
     if "namespaces" in summary:
         return "; ".join(f"{n['namespace']}: {n['entries']} in {n['seconds']} s" for n in summary["namespaces"])
     if "version" in summary:
-        verdict = "beats both baselines" if summary["beats_baselines"] else "does not beat both baselines"
+        beats = summary.get("beats_best_baseline")
+        verdict = "beats the best baseline" if beats else "does not beat the best baseline at every horizon"
         return f"model {summary['version']} ({verdict})"
     if "server" in summary:
         return (f"{len(summary['server'])} server settings checked; restart needed for: "

@@ -1,4 +1,5 @@
-"""Forecast: a station's last 72 h and next 72 h (p10–p90), the daily AQI strip, model skill, explanation."""
+"""Forecast: a station's last 72 h and next 72 h (p10–p90), the daily AQI strip, the model's held-out skill
+against the best baseline per horizon with its reliability, and the explanation."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -11,21 +12,21 @@ from dash import Input, Output, callback, dcc, html
 from core import catalog
 from core.context import Context
 from core.db import queries
-from core.forecast import ModelUnavailable, service
+from core.forecast import ModelUnavailable, evaluation, service
 from core.parameters import UNITS
 from core.snapshots import station_history
 from dashboard import context
 from dashboard.components.cards import forecast_unavailable, model_line
 from dashboard.components.chips import daily_strip
 from dashboard.components.controls import labelled, radios
-from dashboard.components.tables import skill_table
-from dashboard.forecast_figures import explanation_figure, forecast_figure
+from dashboard.forecast_figures import explanation_figure, forecast_figure, reliability_figure
 from dashboard.ids import Forecast
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="AQI forecast", order=1,
                    access="access_forecast")
 
 LABELS = {"pm25": "PM2.5", "o3": "O₃"}
+RELIABILITY = "forecast-reliability"  # belongs in dashboard.ids.Forecast (another area's file)
 
 
 def layout(pathname: str | None = None, **_query) -> html.Div:
@@ -51,6 +52,8 @@ def skeleton(city_names: list[str] = ()) -> html.Div:
                      html.Div(id=Forecast.DAILY, className="d-flex gap-2 mt-1")], xs=12, lg=8),
             dbc.Col([html.Div(id=Forecast.MODEL, className="small"),
                      html.Div(id=Forecast.SKILL),
+                     html.H6("Are the quantiles honest?", className="mt-2 mb-0"),
+                     dcc.Graph(id=RELIABILITY, config={"displayModeBar": False}),
                      html.H6("Why this forecast", className="mt-2 mb-0"),
                      dcc.Graph(id=Forecast.EXPLAIN, config={"displayModeBar": False})], xs=12, lg=4),
         ], className="g-2"),
@@ -68,6 +71,7 @@ def station_options(city: str | None):
 @callback(
     Output(Forecast.GRAPH, "figure"), Output(Forecast.DAILY, "children"), Output(Forecast.STATUS, "children"),
     Output(Forecast.MODEL, "children"), Output(Forecast.SKILL, "children"), Output(Forecast.EXPLAIN, "figure"),
+    Output(RELIABILITY, "figure"),
     Input(Forecast.STATION, "value"), Input(Forecast.PARAMETER, "value"),
 )
 def show_forecast(station_id: int | None, parameter: str):
@@ -75,20 +79,64 @@ def show_forecast(station_id: int | None, parameter: str):
     no_explanation = explanation_figure({"attributions": [], "unit": unit})
     if station_id is None:
         return (forecast_figure(_no_rows(), None, [], "UTC", label, unit), [],
-                dbc.Alert("Pick a city and a station.", color="light"), "", "", no_explanation)
+                dbc.Alert("Pick a city and a station.", color="light"), "", "", no_explanation, _no_reliability())
     app = context.current()
     tz = next(s for s in catalog.stations(app) if s["id"] == station_id)["timezone"]
     bands = service.category_bands(parameter)
+    observed = _observed(app, station_id, parameter, None)
     try:
         forecast = service.forecast_for_station(app, station_id, parameter)
     except ModelUnavailable as exc:  # the observed hours still show, with what to do about the model
-        return (forecast_figure(_observed(app, station_id, parameter, None), None, bands, tz, label, unit), [],
-                forecast_unavailable(str(exc), app.models.status()["status"]), "", "", no_explanation)
+        return (forecast_figure(observed, None, bands, tz, label, unit), [],
+                forecast_unavailable(str(exc), app.models.status()["status"]), "", "", no_explanation,
+                _no_reliability())
+    except service.InsufficientHistory as exc:
+        return (forecast_figure(observed, None, bands, tz, label, unit), [],
+                dbc.Alert(str(exc), color="warning", id=Forecast.STATUS_MESSAGE), "", "", no_explanation,
+                _no_reliability())
     card = service.model_card(app)
-    return (forecast_figure(_observed(app, station_id, parameter, forecast["issued_at"]), forecast, bands, tz,
-                            label, unit),
-            daily_strip(service.daily_categories(app, station_id)), None, model_line(forecast, card),
-            skill_table(card, parameter, unit), explanation_figure(service.explain(app, station_id, parameter)))
+    metrics = _metrics(card, forecast["weather_forecast"])
+    return (forecast_figure(observed, forecast, bands, tz, label, unit),
+            daily_strip(service.daily_categories(app, station_id)), None,
+            [model_line(forecast, card), html.Div(inputs_line(forecast["weather_forecast"]))],
+            skill_against_best(metrics, parameter, unit), explanation_figure(service.explain(app, station_id, parameter)),
+            reliability_figure(metrics, parameter))
+
+
+def _metrics(card: dict, weather_forecast: bool) -> dict:
+    """The card's held-out scores for the inputs this forecast had (with or without a weather forecast)."""
+    return card["metrics"].get("with_weather", card["metrics"]) if weather_forecast else card["metrics"]
+
+
+def inputs_line(weather_forecast: bool) -> str:
+    """What the model read: says so plainly when no weather forecast reached it."""
+    return ("Inputs: past readings and weather, and the weather forecast for the next 72 h." if weather_forecast
+            else "Inputs: past readings and weather only — no weather forecast for these hours "
+                 "(none fetched, or the weather source is down).")
+
+
+def skill_against_best(metrics: dict, parameter: str, unit: str) -> html.Div:
+    """Held-out MAE per horizon: the model against the best of four baselines, its skill and band coverage."""
+    rows = evaluation.skill_rows(metrics, parameter)
+    if all(r["model_mae"] is None for r in rows):
+        return html.Div(f"No held-out {LABELS[parameter]} observations to score this model on.",
+                        className="small text-muted mt-2", id=Forecast.SKILL_TABLE)
+    fmt = lambda v, f: "—" if v is None else format(v, f)  # noqa: E731
+    body = [html.Tr([html.Td(f"{r['horizon']} h"), html.Td(fmt(r["model_mae"], ".2f")),
+                     html.Td(f"{fmt(r['best_mae'], '.2f')} ({evaluation.BASELINES.get(r['best_baseline'], '—')})"),
+                     html.Td(fmt(r["skill"], "+.0%"), className="text-success" if r["wins"] else "text-danger"),
+                     html.Td(fmt(r["coverage"], ".0%"))]) for r in rows]
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Horizon", f"Model MAE {unit}", "Best baseline",
+                                                     "Skill", "p10–p90 holds")]))
+    verdict = ("beats the best baseline at every horizon" if all(r["wins"] for r in rows if r["wins"] is not None)
+               else "does not beat the best baseline at every horizon")
+    return html.Div([html.Div(f"Held-out skill (lower MAE is better; coverage target 80 %): {verdict}",
+                              className="small text-muted mt-2"),
+                     dbc.Table([head, html.Tbody(body)], size="sm", className="small mb-0", id=Forecast.SKILL_TABLE)])
+
+
+def _no_reliability():
+    return reliability_figure({"quantiles": [], "horizons": [], "reliability": {"_": {"observed": []}}}, "_")
 
 
 def _no_rows() -> pd.DataFrame:

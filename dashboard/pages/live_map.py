@@ -1,12 +1,15 @@
-"""Live AQI map: stations coloured by category at any hour of a range, an optional IDW surface, a table view,
-rankings, CSV export and an embed snippet. The whole view lives in the query string, so it can be shared."""
+"""Live AQI map: stations coloured by category at any hour of a range (grouped at low zoom, the worst category
+on top), optional category bands, search and "near me", a table view, rankings, CSV export and an embed snippet.
+The whole view lives in the query string, so it can be shared."""
 from __future__ import annotations
 
+import math
+import time
 from datetime import datetime
-from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
+import httpx
 from dash import (
     ClientsideFunction,
     Input,
@@ -33,10 +36,10 @@ from dashboard.components.tables import rankings_tables, station_table
 from dashboard.figures import (
     LABELS,
     STANDARDS,
+    band_layers,
     fit_view,
     map_figure,
     marker_value,
-    surface_layers,
 )
 from dashboard.ids import Map
 
@@ -44,7 +47,11 @@ dash.register_page(__name__, path="/", name="Live map", title="Live AQI map", or
 
 DEFAULT_HOURS = 72
 MAX_HOURS = 31 * 24  # the slider's longest range; export takes longer ones
-LAYERS = {"surface": "Interpolated surface (IDW)", "reference": "Reference monitors", "low_cost": "Low-cost sensors"}
+LAYERS = {"surface": "Category bands (interpolated)", "reference": "Reference monitors", "low_cost": "Low-cost sensors"}
+SEARCH_RESULTS = 20
+COMPARE_CHOICES = 12  # the nearest stations offered for comparison
+TILE_CHECK_S = 600  # how long a tile server's answer (reachable or not) is trusted
+_tile_checks: dict[str, tuple[float, bool]] = {}
 DEFAULT_LAYERS = ["reference", "low_cost"]
 VIEWS = {"map": "Map", "table": "Table", "ranking": "Ranking"}
 
@@ -112,6 +119,15 @@ def skeleton(city_names: list[str] = (), city: str = "", standard: str = "us_epa
         labelled("Standard", radios(Map.STANDARD, STANDARDS, standard), xs=12, md=8, xl=4),
         labelled("Show", radios(Map.POLLUTANT, LABELS, pollutant), xs=12, xl=6),
     ], className="g-2 mb-1 align-items-end")
+    find = dbc.Row([
+        labelled("Find a station or area", dcc.Dropdown(id=Map.SEARCH, options=[], searchable=True, clearable=True,
+                                                        placeholder="Type two letters or more…"),
+                 html_for=Map.SEARCH, xs=12, md=6, xl=4),
+        dbc.Col([html.Button("Near me", id=Map.NEAR, className="btn btn-outline-primary btn-sm",
+                             title="Ask the browser for your location and open the nearest reporting station"),
+                 html.Span(id=Map.NEAR_NOTE, className="small ms-2", role="status", **{"aria-live": "polite"})],
+                xs=12, md=6, xl=8),
+    ], className="g-2 mb-1 align-items-end")
     options = dbc.Row([
         labelled("Layers", dbc.Checklist(id=Map.LAYERS, value=layers, inline=True,
                                          options=[{"label": v, "value": k} for k, v in LAYERS.items()]), xs=12, lg=6),
@@ -129,42 +145,64 @@ def skeleton(city_names: list[str] = (), city: str = "", standard: str = "us_epa
         html.Details([html.Summary("Embed code", className="small"),
                       html.Pre(id=Map.EMBED_CODE, className="small embed-code mb-0")], className="mt-1"),
     ], className="mb-2")
+    compare = html.Div(labelled("Compare with", dcc.Dropdown(id=Map.COMPARE, options=[], clearable=True,
+                                                             placeholder="A nearby station…"),
+                                html_for=Map.COMPARE), id=Map.COMPARE_WRAP, hidden=True, className="mt-2")
     return html.Div([
-        controls, options, timeline(*hours, *picked),
+        controls, find, options, timeline(*hours, *picked),
         html.Div(id=Map.RANGE_NOTE, className="small text-warning-emphasis"),
         actions,
         dbc.Row([
             dbc.Col([
                 html.Div(dcc.Graph(id=Map.GRAPH, className="map-graph", config={"displaylogo": False}),
-                         id=Map.GRAPH_WRAP, hidden=view != "map"),
+                         id=Map.GRAPH_WRAP, hidden=view != "map", role="region",
+                         **{"aria-label": "Map of the stations; the table view lists the same data"}),
                 html.Div(id=Map.TABLE, hidden=view != "table", className="map-table"),
                 html.Div(id=Map.RANKING, hidden=view != "ranking"),
                 html.Div(id=Map.LEGEND, className="map-legend mt-1"),
-                html.Div(id=Map.AS_OF, className="text-muted small", role="status", **{"aria-live": "polite"}),
+                html.Div(id=Map.AS_OF, className="small map-as-of", role="status", **{"aria-live": "polite"}),
             ], xs=12, lg=8),
-            dbc.Col(html.Div(id=Map.PANEL, children=panel_hint()), xs=12, lg=4),
+            dbc.Col([html.Div(id=Map.PANEL, children=panel_hint()), compare], xs=12, lg=4),
         ], className="g-2"),
         dcc.Store(id=Map.SELECTED, data=selected),
+        dcc.Store(id=Map.CLUSTER_ZOOM),
+        dcc.Store(id=Map.POSITION),
         dcc.Interval(id=Map.REFRESH, interval=refresh_ms),
         dcc.Interval(id=Map.PLAYER, interval=1000, disabled=True),
         html.Div(id=Map.URL_SINK, hidden=True),
     ])
 
 
-def surface_url(surface_city: str, scope: str, standard: str, pollutant: str, as_of: datetime | None,
-                cvd: bool) -> str:
-    """The same-origin URL of one city's surface PNG (served by dashboard.export, cached in `interpolation`)."""
-    query = {"city": surface_city, "scope": scope or "", "standard": standard, "pollutant": pollutant,
-             "palette": "cvd" if cvd and standard == "us_epa" else "standard"}
-    if as_of is not None:
-        query["hour"] = as_of.strftime("%Y-%m-%dT%H:00Z")
-    return "/export/surface.png?" + urlencode(query)
-
-
 def _palette(standard: str, cvd: bool) -> tuple[list[dict], str | None]:
     if cvd and standard == "us_epa":
         return categories(standard, palette="cvd"), None
     return categories(standard), ("The colour-vision-assist palette is defined for US EPA only." if cvd else None)
+
+
+def tiles_online(template: str) -> bool:
+    """Whether the tile server answers, asked at most every TILE_CHECK_S: tiles it cannot serve are left off the
+    map, so the browser requests none and logs no error."""
+    checked = _tile_checks.get(template)
+    if checked and time.monotonic() - checked[0] < TILE_CHECK_S:
+        return checked[1]
+    try:
+        online = httpx.get(template.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0"),
+                           timeout=2.0).status_code < 400
+    except httpx.HTTPError:
+        online = False
+    _tile_checks[template] = (time.monotonic(), online)
+    return online
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 12742 * math.asin(math.sqrt(min(a, 1.0)))
+
+
+def _no_city(exc: LookupError) -> str:
+    return f"Cannot show that: {exc.args[0] if exc.args else exc}. Pick an area from the list."
 
 
 @callback(
@@ -175,13 +213,17 @@ def _palette(standard: str, cvd: bool) -> tuple[list[dict], str | None]:
     prevent_initial_call=True,
 )
 def update_range(start: str | None, end: str | None, _tick, value: int, old_max: int, standard: str, city: str):
-    lo, hi, note = time_range(start, end, _latest_hour(standard, city) or old_max)
+    try:
+        latest = _latest_hour(standard, city) or old_max
+    except LookupError:
+        latest = old_max
+    lo, hi, note = time_range(start, end, latest)
     # Following the newest hour: keep following it when a new hour arrives.
     value = hi if value is None or value == old_max or not lo <= value <= hi else value
     return lo, hi, slider_marks(lo, hi), value, note
 
 
-# Playback and the hour buttons run in the browser: no server round trip just to move the slider.
+# Playback, the hour buttons, the cluster zoom and geolocation run in the browser: no round trip for them.
 clientside_callback(ClientsideFunction("aqiMap", "togglePlay"),
                     Output(Map.PLAYER, "disabled"), Output(Map.PLAY, "children"), Output(Map.PLAY, "aria-pressed"),
                     Input(Map.PLAY, "n_clicks"), State(Map.PLAYER, "disabled"), prevent_initial_call=True)
@@ -200,6 +242,16 @@ clientside_callback(ClientsideFunction("aqiMap", "syncUrl"),
                     Input(Map.TIME, "value"), Input(Map.TIME, "min"), Input(Map.TIME, "max"),
                     Input(Map.START, "value"), Input(Map.END, "value"), Input(Map.LAYERS, "value"),
                     Input(Map.PALETTE, "value"), Input(Map.VIEW, "value"), Input(Map.SELECTED, "data"))
+clientside_callback(ClientsideFunction("aqiMap", "clusterZoom"),
+                    Output(Map.CLUSTER_ZOOM, "data"),
+                    Input(Map.GRAPH, "relayoutData"), State(Map.CITY, "value"), State(Map.CLUSTER_ZOOM, "data"),
+                    prevent_initial_call=True)
+clientside_callback(ClientsideFunction("aqiMap", "zoomToCluster"),
+                    Output(Map.CLUSTER_ZOOM, "data", allow_duplicate=True),
+                    Input(Map.GRAPH, "clickData"), State(Map.CITY, "value"), prevent_initial_call=True)
+clientside_callback(ClientsideFunction("aqiMap", "nearMe"),
+                    Output(Map.POSITION, "data"), Output(Map.NEAR_NOTE, "children"),
+                    Input(Map.NEAR, "n_clicks"), prevent_initial_call=True)
 
 
 @callback(Output(Map.GRAPH_WRAP, "hidden"), Output(Map.TABLE, "hidden"), Output(Map.RANKING, "hidden"),
@@ -212,24 +264,29 @@ def switch_view(view: str):
     Output(Map.GRAPH, "figure"), Output(Map.LEGEND, "children"), Output(Map.AS_OF, "children"),
     Input(Map.STANDARD, "value"), Input(Map.POLLUTANT, "value"), Input(Map.CITY, "value"),
     Input(Map.TIME, "value"), Input(Map.LAYERS, "value"), Input(Map.PALETTE, "value"),
-    Input(Map.REFRESH, "n_intervals"), Input(Map.SELECTED, "data"),
+    Input(Map.REFRESH, "n_intervals"), Input(Map.SELECTED, "data"), Input(Map.CLUSTER_ZOOM, "data"),
 )
 def update_map(standard: str, pollutant: str, city: str, hour: int | None, layers: list[str], cvd: bool, _tick,
-               selected: int | None):
-    ctx, layers = context.current(), layers or []
-    snapshot = snapshot_at(ctx, standard, city or None, _hour_dt(hour))
-    stations, as_of = snapshot["stations"], snapshot["as_of"]
+               selected: int | None, cluster_zoom: dict | None):
+    ctx, layers, settings = context.current(), layers or [], context.settings()
     cats, palette_note = _palette(standard, cvd)
-    overlays = surface_layers({c: (sf["bounds"], surface_url(c, city, standard, pollutant, as_of, cvd))
-                               for c, sf in surfaces(ctx, standard, city or None, as_of, pollutant).items()}
-                              ) if "surface" in layers else []
-    center, zoom = fit_view([s["lat"] for s in stations], [s["lon"] for s in stations])
-    fig = map_figure(stations, pollutant, standard, cats, ctx.settings.map_tiles, ctx.settings.map_tiles_attribution,
-                     center, zoom, selected, overlays, tuple(k for k in ("reference", "low_cost") if k in layers))
+    try:
+        snapshot = snapshot_at(ctx, standard, city or None, _hour_dt(hour))
+        surface = surfaces(ctx, standard, city or None, snapshot["as_of"], pollutant) if "surface" in layers else None
+    except LookupError as exc:  # catalog.UnknownCity: a stale or edited URL
+        return map_figure([], pollutant, standard, cats), [], html.Span(_no_city(exc), className="text-danger")
+    stations, as_of = snapshot["stations"], snapshot["as_of"]
+    reporting = [s for s in stations if marker_value(s, pollutant, standard) is not None] or stations
+    center, zoom = fit_view([s["lat"] for s in reporting], [s["lon"] for s in reporting])
+    level = cluster_zoom["level"] if cluster_zoom and cluster_zoom.get("city") == city else zoom
+    tiles = settings.map_tiles if settings.map_tiles and tiles_online(settings.map_tiles) else ""
+    fig = map_figure(stations, pollutant, standard, cats, tiles, settings.map_tiles_attribution, center, zoom,
+                     selected, band_layers(surface, cats) if surface else [],
+                     tuple(k for k in ("reference", "low_cost") if k in layers), settings.stale_after_h, level)
     fig.update_layout(uirevision=f"{city}")  # keep the user's pan/zoom until the city changes
     reported = sum(1 for s in stations if marker_value(s, pollutant, standard) is not None)
     when = as_of.strftime("%Y-%m-%d %H:00 UTC") if as_of else "no data yet"
-    return (fig, legend(cats, bool(overlays), palette_note),
+    return (fig, legend(cats, surface, palette_note, settings.stale_after_h),
             f"As of {when} · {reported} of {len(stations)} stations reporting {LABELS[pollutant]}")
 
 
@@ -241,8 +298,11 @@ def update_map(standard: str, pollutant: str, city: str, hour: int | None, layer
 def update_table(view: str, standard: str, pollutant: str, city: str, hour: int | None, cvd: bool):
     if view != "table":
         return no_update
-    snapshot = snapshot_at(context.current(), standard, city or None, _hour_dt(hour))
-    return station_table(snapshot, standard, pollutant, _palette(standard, cvd)[0])
+    try:
+        snapshot = snapshot_at(context.current(), standard, city or None, _hour_dt(hour))
+    except LookupError as exc:
+        return dbc.Alert(_no_city(exc), color="warning")
+    return station_table(snapshot, standard, pollutant, _palette(standard, cvd)[0], context.settings().stale_after_h)
 
 
 @callback(
@@ -260,20 +320,81 @@ def update_ranking(view: str, standard: str, pollutant: str, hour: int | None, c
 @callback(Output(Map.SELECTED, "data"), Input(Map.GRAPH, "clickData"), prevent_initial_call=True)
 def select_station(click: dict | None):
     point = (click or {}).get("points", [{}])[0]
-    return point.get("customdata", no_update)
+    picked = point.get("customdata")
+    return picked if isinstance(picked, int) else no_update  # a cluster's customdata is its [lon, lat]
+
+
+def search_matches(query: str, cities: list[dict], stations: list[dict], limit: int = SEARCH_RESULTS) -> list[dict]:
+    """Dropdown options for areas ("c:<name>") and stations ("s:<id>") whose names hold the query, areas first."""
+    needle = query.strip().casefold()
+    found = [{"label": f"{c['name']} (area, {c['stations']} stations)", "value": f"c:{c['name']}"}
+             for c in cities if needle in c["name"].casefold()]
+    found += [{"label": f"{s['name']} — {s['city']}", "value": f"s:{s['id']}"}
+              for s in stations if needle in s["name"].casefold()]
+    return found[:limit]
+
+
+@callback(Output(Map.SEARCH, "options"), Input(Map.SEARCH, "search_value"), State(Map.SEARCH, "options"),
+          prevent_initial_call=True)
+def search_options(query: str | None, shown: list[dict]):
+    if not query or len(query.strip()) < 2:
+        return no_update
+    ctx = context.current()
+    return search_matches(query, catalog.cities(ctx), catalog.stations(ctx)) or shown
+
+
+@callback(Output(Map.CITY, "value", allow_duplicate=True), Output(Map.SELECTED, "data", allow_duplicate=True),
+          Input(Map.SEARCH, "value"), prevent_initial_call=True)
+def open_found(value: str | None):
+    kind, _, key = (value or "").partition(":")
+    if kind == "c":
+        return key, None
+    station = next((s for s in catalog.stations(context.current()) if kind == "s" and str(s["id"]) == key), None)
+    return (station["city"], station["id"]) if station else (no_update, no_update)
+
+
+@callback(Output(Map.CITY, "value", allow_duplicate=True), Output(Map.SELECTED, "data", allow_duplicate=True),
+          Output(Map.NEAR_NOTE, "children", allow_duplicate=True),
+          Input(Map.POSITION, "data"), State(Map.STANDARD, "value"), prevent_initial_call=True)
+def near_me(position: dict | None, standard: str):
+    if not position:
+        return no_update, no_update, no_update
+    stations = [s for s in current(context.current(), standard)["stations"] if s["aqi"] is not None]
+    if not stations:
+        return no_update, no_update, "No station is reporting."
+    nearest = min(stations, key=lambda s: distance_km(position["lat"], position["lon"], s["lat"], s["lon"]))
+    km = distance_km(position["lat"], position["lon"], nearest["lat"], nearest["lon"])
+    return nearest["city"], nearest["id"], f"Nearest reporting station: {nearest['name']}, {km:.0f} km away."
+
+
+def compare_options(station: dict, stations: list[dict], limit: int = COMPARE_CHOICES) -> list[dict]:
+    """The nearest other stations, nearest first, labelled with their distance."""
+    others = sorted(((distance_km(station["lat"], station["lon"], s["lat"], s["lon"]), s) for s in stations
+                     if s["id"] != station["id"] and s["lat"] is not None), key=lambda pair: pair[0])[:limit]
+    return [{"label": f"{s['name']} — {s['city']} ({km:.0f} km)", "value": s["id"]} for km, s in others]
 
 
 @callback(
-    Output(Map.PANEL, "children"),
-    Input(Map.SELECTED, "data"), Input(Map.STANDARD, "value"), Input(Map.REFRESH, "n_intervals"),
-    Input(Map.TIME, "value"), State(Map.CITY, "value"),
+    Output(Map.PANEL, "children"), Output(Map.COMPARE, "options"), Output(Map.COMPARE_WRAP, "hidden"),
+    Input(Map.SELECTED, "data"), Input(Map.COMPARE, "value"), Input(Map.STANDARD, "value"),
+    Input(Map.REFRESH, "n_intervals"), Input(Map.TIME, "value"),
 )
-def station_panel(station_id: int | None, standard: str, _tick, hour: int | None, city: str):
+def station_panel(station_id: int | None, compare_id: int | None, standard: str, _tick, hour: int | None):
     if station_id is None:
-        return panel_hint()
-    snapshot = snapshot_at(context.current(), standard, city or None, _hour_dt(hour))
+        return panel_hint(), [], True
+    ctx = context.current()
+    everywhere = catalog.stations(ctx)
+    listed = next((s for s in everywhere if s["id"] == station_id), None)
+    if listed is None:
+        return dbc.Alert(f"There is no station {station_id}.", color="warning"), [], True
+    snapshot = snapshot_at(ctx, standard, listed["city"], _hour_dt(hour))
     station = next((s for s in snapshot["stations"] if s["id"] == station_id), None)
     if station is None:
-        return dbc.Alert("That station is not on the map for this city and hour.", color="warning")
-    history = station_history(context.current(), station_id, snapshot["as_of"])
-    return station_card(station, standard, categories(standard), snapshot["as_of"], history)
+        return dbc.Alert("That station is not active at this hour.", color="warning"), [], True
+    choices = compare_options(listed, everywhere)
+    other = next((s for s in everywhere if s["id"] == compare_id and s["id"] != station_id), None)
+    compare = station_history(ctx, other["id"], snapshot["as_of"]) if other else None
+    history = station_history(ctx, station_id, snapshot["as_of"])
+    return (station_card(station, standard, categories(standard), snapshot["as_of"], history, listed["source"],
+                         context.settings().stale_after_h, compare, other["name"] if other else ""),
+            choices, False)

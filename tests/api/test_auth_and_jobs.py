@@ -2,6 +2,7 @@
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -31,6 +32,16 @@ def basic(name: str) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()}
 
 
+SAME_ORIGIN = {"Origin": "http://localhost"}  # what a browser sends from the test client's own pages
+
+
+def sign_in(client, name: str, password: str = PASSWORD, target: str = "/"):
+    """Post the sign-in form as a browser does: with the CSRF token of the form it was served."""
+    form = client.get(f"/login?next={target}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    return client.post(f"/login?next={target}", data={"name": name, "password": password, "csrf_token": token})
+
+
 def wait_for(engine, run_id: int, timeout: float = 60, log: Path | None = None) -> dict:
     """The run once it has ended: its thread joined when it runs in this process, else its record polled."""
     for thread in threading.enumerate():
@@ -58,7 +69,8 @@ def test_passwords_are_hashed_and_checked(seeded_pg, users):
 
 def test_the_first_admin_is_created_once_with_a_random_password(sqlite_engine):
     name, password = ensure_first_admin(sqlite_engine)
-    assert name == "admin" and len(password) >= 12 and authenticate(sqlite_engine, "admin", password)
+    assert name == "admin" and len(password) >= 12
+    assert authenticate(sqlite_engine, "admin", password)["must_change_password"]
     assert ensure_first_admin(sqlite_engine) is None
     other = create_user(sqlite_engine, "someone", "admin")
     assert other != password
@@ -115,32 +127,52 @@ def _callback_body(output: str) -> str:
                        "inputs": [], "state": [], "changedPropIds": []})
 
 
-@pytest.mark.parametrize("who, status", [(None, 403), ("analyst", 403), ("operator", 403)])
-def test_admin_callbacks_are_refused_below_admin(client, users, who, status):
+@pytest.mark.parametrize("who", [None, "analyst", "operator"])
+def test_admin_callbacks_are_refused_below_admin(app, users, who):
+    client = app.server.test_client()
+    if who:
+        sign_in(client, users[who])
     response = client.post("/_dash-update-component", data=_callback_body("admin-notice.children"),
-                           content_type="application/json", headers=basic(users[who]) if who else {})
-    assert response.status_code == status
+                           content_type="application/json", headers=SAME_ORIGIN)
+    assert response.status_code == 403
 
 
-def test_operator_panel_callbacks_need_an_operator(client, users):
+def test_operator_panel_callbacks_need_an_operator(app, users):
     body = _callback_body("perf-updated.children")
-    assert client.post("/_dash-update-component", data=body, content_type="application/json",
-                       headers=basic(users["analyst"])).status_code == 403
-    assert client.post("/_dash-update-component", data=body, content_type="application/json",
-                       headers=basic(users["operator"])).status_code != 403
+    analyst, operator = app.server.test_client(), app.server.test_client()
+    sign_in(analyst, users["analyst"])
+    sign_in(operator, users["operator"])
+    assert analyst.post("/_dash-update-component", data=body, content_type="application/json",
+                        headers=SAME_ORIGIN).status_code == 403
+    assert operator.post("/_dash-update-component", data=body, content_type="application/json",
+                         headers=SAME_ORIGIN).status_code != 403
+
+
+def test_http_basic_is_not_accepted_outside_the_api(app, users):
+    """A guess on Dash's endpoints would be unlimited and the navbar would say whether it worked."""
+    client = app.server.test_client()
+    layout = client.get("/_dash-layout", headers=basic(users["admin"])).get_data(as_text=True)
+    assert "Sign in" in layout and "Sign out" not in layout
 
 
 def test_sign_in_sets_a_safe_session_cookie(app, users):
     client = app.server.test_client()
-    bad = client.post("/login", data={"name": users["operator"], "password": "nope"})
+    bad = sign_in(client, users["operator"], "nope")
     assert bad.status_code == 401 and "wrong password" in bad.get_data(as_text=True)
-    good = client.post("/login?next=/performance", data={"name": users["operator"], "password": PASSWORD})
+    good = sign_in(client, users["operator"], target="/performance")
     assert good.status_code == 302 and good.headers["Location"].endswith("/performance")
     cookie = good.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get("/api/v1/metrics").status_code == 200  # the session now carries the role
-    offsite = client.post("/login?next=//evil.example", data={"name": users["operator"], "password": PASSWORD})
+    offsite = sign_in(client, users["operator"], target="//evil.example")
     assert offsite.headers["Location"] == "/"
+
+
+def test_the_sign_in_form_needs_its_csrf_token(app, users):
+    client = app.server.test_client()
+    forged = client.post("/login", data={"name": users["operator"], "password": PASSWORD})
+    assert forged.status_code == 400 and "did not come from this site" in forged.get_data(as_text=True)
+    assert client.get("/api/v1/metrics").status_code == 401
 
 
 @pytest.mark.parametrize("path", ["/", "/api/v1/cities", "/login", "/performance"])
@@ -177,7 +209,6 @@ def test_sign_in_attempts_are_rate_limited(app_with):
     """An app of its own, limited to 3 sign-in attempts a minute."""
     client = app_with(login_rate_limit="3/minute", redis_url="").server.test_client()
     client.environ_base["REMOTE_ADDR"] = "203.0.113.9"
-    codes = [client.post("/login", data={"name": "nobody", "password": "wrong password"}).status_code
-             for _ in range(4)]
+    codes = [sign_in(client, "nobody", "wrong password").status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
     assert client.get("/login").status_code == 200  # only attempts are limited, not the form

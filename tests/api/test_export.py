@@ -68,10 +68,17 @@ def test_city_export_covers_every_station_and_corrects_low_cost_pm25(client, see
 
 def test_bad_selections_get_a_400_with_the_reason(client):
     for query, reason in (("", "either a station or a city"), ("station=abc", "must be a number"),
-                          ("city=Atlantis", "no city"), ("station=1&pollutants=xx", "unknown pollutant"),
+                          ("station=1&pollutants=xx", "unknown pollutant"),
                           ("station=1&start=2026-11-20T00:00Z&end=2026-11-19T00:00Z", "after start"),
                           ("station=1&start=yesterday", "ISO 8601"),
                           ("station=1&start=2020-01-01T00:00Z&end=2026-01-01T00:00Z", "at most")):
         response = client.get(f"/export/measurements.csv?{query}")
         assert response.status_code == 400, query
         assert reason in response.get_data(as_text=True), (query, response.get_data(as_text=True))
+
+
+def test_unknown_cities_and_stations_are_a_404(client):
+    for query, reason in (("city=Atlantis", "no city named 'Atlantis'"), ("station=999999", "no station with id")):
+        response = client.get(f"/export/measurements.csv?{query}")
+        assert response.status_code == 404, query
+        assert reason in response.get_data(as_text=True)

@@ -1,7 +1,9 @@
 """Live feeds against local servers replaying the services' real formats (files of 2024-04-16, OpenAQ v3 samples)."""
 from __future__ import annotations
 
+import csv
 import json
+import math
 import re
 import shutil
 import time
@@ -13,7 +15,7 @@ from sqlalchemy import func, select
 from werkzeug import Response
 
 from core import feeds
-from core.db.models import AirNowAQI, City, Measurement, Station
+from core.db.models import AirNowAQI, City, Measurement, Station, Weather
 from core.db.queries import utc
 from core.feeds.http import FeedError
 from core.settings import load_settings
@@ -158,28 +160,90 @@ def test_a_server_error_fails_the_run_naming_the_url(sqlite_engine, httpserver):
 # --------------------------------------------------------------------------- airnow-api
 
 
-def airnow_api_records() -> list[dict]:
-    """The API's verbose JSON records, built from real AQObs rows (values, coordinates, names of 11:00 UTC)."""
-    import csv
+COUNTRY_PREFIX = {"US": "840", "CA": "124", "MX": "484"}
+API_QUERY = {"parameters": "PM25,PM10,OZONE,NO2,CO,SO2", "BBOX": "-125,24,-66,50", "dataType": "B",
+             "format": "application/json", "verbose": "1", "monitorType": "0", "includerawconcentrations": "1",
+             "API_KEY": "k"}
 
+
+def international_code(aqsid: str, country: str) -> str:
+    """The 12-character form of a 9-character US, Canadian or Mexican AQSID (others left as the files write them)."""
+    return COUNTRY_PREFIX[country] + aqsid if len(aqsid) == 9 and country in COUNTRY_PREFIX else aqsid
+
+
+def airnow_api_records() -> list[dict]:
+    """The API's records in the recorded shape (tests/fixtures/airnow_api), filled from real AQObs rows of 11:00 UTC.
+
+    FullAQSCode is the AQSID as the files write it, IntlAQSCode its 12-character form. The sample has no
+    NowCast concentration, so Value repeats the hour's; RawConcentration (the hour's) is what is stored.
+    """
     rows = list(csv.DictReader((AIRNOW / "HourlyAQObs_2024041611.dat").read_text("utf-8").splitlines()))
     return [{"Latitude": float(r["Latitude"]), "Longitude": float(r["Longitude"]), "UTC": "2024-04-16T11:00",
              "Parameter": "PM2.5", "Unit": "UG/M3", "Value": float(r["PM25"]), "RawConcentration": float(r["PM25"]),
              "AQI": int(r["PM25_AQI"]), "Category": 1, "SiteName": r["SiteName"], "AgencyName": r["DataSource"],
-             "FullAQSCode": r["AQSID"], "IntlAQSCode": r["AQSID"]} for r in rows if r["PM25"]]
+             "FullAQSCode": r["AQSID"],
+             "IntlAQSCode": international_code(r["AQSID"], r["CountryCode"])}
+            for r in rows if r["PM25"]]
+
+
+def published_aqi(engine, code: str, hour: datetime) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(select(AirNowAQI.aqi).join(Station, Station.id == AirNowAQI.station_id).where(
+            Station.code == code, AirNowAQI.parameter == "pm25", AirNowAQI.ts == hour)).scalar_one_or_none()
 
 
 def test_airnow_api_stores_the_box_and_a_second_run_writes_nothing(sqlite_engine, httpserver):
     httpserver.expect_request("/aq/data/", query_string={
-        "startDate": "2024-04-16T06", "endDate": "2024-04-16T11", "parameters": "PM25,PM10,OZONE,NO2,CO,SO2",
-        "BBOX": "-125,24,-66,50", "dataType": "C", "format": "application/json", "verbose": "1",
-        "API_KEY": "k"}).respond_with_json(airnow_api_records())
+        "startDate": "2024-04-16T06", "endDate": "2024-04-16T11", **API_QUERY}).respond_with_json(airnow_api_records())
     settings = settings_for(sqlite_engine, airnow_api_url=httpserver.url_for("/").rstrip("/"), airnow_api_key="k")
     first = feeds.fetch(sqlite_engine, settings, "airnow-api", start=HOUR - timedelta(hours=5), now=NOW)
     again = feeds.fetch(sqlite_engine, settings, "airnow-api", start=HOUR - timedelta(hours=5), now=NOW)
     assert (first.rows, first.requests, first.newest_hour) == (91, 1, HOUR)
     assert again.rows == 0
     assert pm25_at(sqlite_engine, "airnow-000020104", HOUR) == 3.5
+    assert published_aqi(sqlite_engine, "airnow-000020104", HOUR) == 15
+
+
+def test_the_recorded_api_response_stores_the_hourly_concentration_not_the_nowcast(sqlite_engine, httpserver):
+    body = (FIXTURES / "airnow_api" / "data_pm25_both_verbose_raw.json").read_bytes()
+    httpserver.expect_request("/aq/data/").respond_with_data(body, content_type="application/json")
+    hour = datetime(2026, 9, 12, 20, tzinfo=timezone.utc)
+    settings = settings_for(sqlite_engine, airnow_api_url=httpserver.url_for("/").rstrip("/"), airnow_api_key="k")
+    report = feeds.fetch(sqlite_engine, settings, "airnow-api", start=hour, end=hour, now=hour + timedelta(minutes=30))
+    # Neah Bay: Value 3.2 is the NowCast its AQI 18 comes from; RawConcentration 3.6 is the hour's average.
+    assert pm25_at(sqlite_engine, "airnow-530090015", hour) == 3.6
+    assert pm25_at(sqlite_engine, "airnow-840410570002", hour) == 2.2  # a US site AirNow codes with 12 characters
+    assert pm25_at(sqlite_engine, "airnow-000102103", hour) is None  # RawConcentration -999: no hourly value
+    assert published_aqi(sqlite_engine, "airnow-000102103", hour) == 51  # its published AQI is still kept
+    assert (report.rows, report.skipped["missing value (-999)"]) == (5, 1)
+
+
+def test_a_site_from_the_files_and_from_the_api_is_one_station(sqlite_engine, tmp_path, httpserver):
+    settings = settings_for(sqlite_engine, airnow_files_url=str(archive(tmp_path, [11])),
+                            airnow_api_url=httpserver.url_for("/").rstrip("/"), airnow_api_key="k")
+    feeds.fetch(sqlite_engine, settings, "airnow-files", start=HOUR, now=NOW)
+    records = airnow_api_records()
+    for r in records:  # the other form of each code: the 12-character one where the files wrote 9
+        r["FullAQSCode"] = r["IntlAQSCode"]
+    httpserver.expect_request("/aq/data/").respond_with_json(records)
+    report = feeds.fetch(sqlite_engine, settings, "airnow-api", start=HOUR, now=NOW)
+    assert report.ok and (report.stations_new, report.rows) == (0, 0)  # same stations, same values
+    assert published_aqi(sqlite_engine, "airnow-360050110", HOUR) is not None
+
+
+def test_airnow_api_keeps_within_500_requests_an_hour_across_runs(sqlite_engine, httpserver):
+    httpserver.expect_request("/aq/data/").respond_with_json([])
+    settings = settings_for(sqlite_engine, airnow_api_url=httpserver.url_for("/").rstrip("/"), airnow_api_key="k",
+                            feed_retries=1)
+    # 40 days back is 961 hours, 161 requests of 6 hours: four runs in one clock hour would make 644.
+    runs = [feeds.fetch(sqlite_engine, settings, "airnow-api", start=HOUR - timedelta(days=40), now=NOW)
+            for _ in range(4)]
+    assert [r.requests for r in runs] == [161, 161, 161, 16]  # 499, and a request's retry would make 500
+    assert runs[3].skipped["hours beyond 500 requests this hour (fetch them next hour)"] == 961 - 16 * 6
+    later = feeds.fetch(sqlite_engine, settings, "airnow-api", start=HOUR - timedelta(days=40),
+                        now=NOW + timedelta(hours=1))
+    assert later.requests == 161  # a new clock hour, a new budget
+    assert len(httpserver.log) == 499 + 161
 
 
 def test_a_refused_api_key_is_one_clear_error_without_retries(sqlite_engine, httpserver):
@@ -231,3 +295,120 @@ def test_openaq_location_sensors_and_hours_land_and_429_retry_after_is_obeyed(sq
         city, zone = conn.execute(select(City.name, City.timezone).join(Station).where(
             Station.code == "openaq-2178")).one()
     assert (city, zone) == ("Albuquerque", "America/Denver")
+
+
+def hours_page(first: datetime, count: int, found) -> dict:
+    """A /sensors/{id}/hours page of `count` hours from `first`, each record shaped like the sample's."""
+    sample = json.loads((OPENAQ_API / "measurements.json").read_text())["results"][0]
+    results = []
+    for i in range(count):
+        start = first + timedelta(hours=i)
+        row = json.loads(json.dumps(sample))
+        row["period"]["datetimeFrom"]["utc"] = f"{start:%Y-%m-%dT%H:%M:%S}+00:00"
+        row["period"]["datetimeTo"]["utc"] = f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M:%S}+00:00"
+        row["value"] = 5.0 + i % 7
+        results.append(row)
+    return {"meta": {"name": "openaq-api", "website": "/", "page": 1, "limit": 1000, "found": found},
+            "results": results}
+
+
+def openaq_one_pm25_sensor(httpserver) -> None:
+    locations = json.loads((OPENAQ_API / "locations.json").read_text())
+    location = locations["results"][0]
+    location["sensors"] = [s for s in location["sensors"] if s["id"] == 3920]
+    httpserver.expect_request("/v3/locations/2178").respond_with_json(locations)
+
+
+def test_openaq_pages_on_while_found_is_a_string_like_more_than_1000(sqlite_engine, httpserver):
+    openaq_one_pm25_sensor(httpserver)
+    first = HOUR - timedelta(hours=1004)
+    pages = {"1": hours_page(first, 1000, ">1000"), "2": hours_page(first + timedelta(hours=1000), 5, ">1000")}
+    httpserver.expect_request("/v3/sensors/3920/hours").respond_with_handler(
+        lambda request: Response(json.dumps(pages[request.args["page"]]), content_type="application/json"))
+    settings = settings_for(sqlite_engine, openaq_url=httpserver.url_for("/").rstrip("/"), openaq_api_key="k",
+                            openaq_locations="2178")
+    report = feeds.fetch(sqlite_engine, settings, "openaq", start=first, now=NOW)
+    assert report.ok and report.rows == 1005 and report.newest_hour == HOUR
+    assert [r.args["page"] for r, _ in httpserver.log if r.path.endswith("/hours")] == ["1", "2"]
+
+
+def test_openaq_a_full_last_page_ends_on_the_next_empty_one(sqlite_engine, httpserver):
+    openaq_one_pm25_sensor(httpserver)
+    first = HOUR - timedelta(hours=999)
+    pages = {"1": hours_page(first, 1000, ">1000"), "2": hours_page(first, 0, ">1000")}
+    httpserver.expect_request("/v3/sensors/3920/hours").respond_with_handler(
+        lambda request: Response(json.dumps(pages[request.args["page"]]), content_type="application/json"))
+    settings = settings_for(sqlite_engine, openaq_url=httpserver.url_for("/").rstrip("/"), openaq_api_key="k",
+                            openaq_locations="2178")
+    report = feeds.fetch(sqlite_engine, settings, "openaq", start=first, now=NOW)
+    assert report.ok and report.rows == 1000 and report.requests == 3
+
+
+def test_openaq_no_requests_left_waits_for_the_reset_before_the_next_call(sqlite_engine, httpserver):
+    locations = json.loads((OPENAQ_API / "locations.json").read_text())
+    locations["results"][0]["sensors"] = [s for s in locations["results"][0]["sensors"] if s["id"] == 3920]
+    arrived = []
+
+    def exhausted(body: dict):
+        def respond(request):
+            arrived.append(time.monotonic())
+            return Response(json.dumps(body), content_type="application/json", headers={
+                "x-ratelimit-used": "60", "x-ratelimit-limit": "60", "x-ratelimit-remaining": "0",
+                "x-ratelimit-reset": "1"})
+        return respond
+
+    httpserver.expect_request("/v3/locations/2178").respond_with_handler(exhausted(locations))
+    httpserver.expect_request("/v3/sensors/3920/hours").respond_with_handler(
+        exhausted(hours_page(HOUR - timedelta(hours=2), 3, 3)))
+    settings = settings_for(sqlite_engine, openaq_url=httpserver.url_for("/").rstrip("/"), openaq_api_key="k",
+                            openaq_locations="2178")
+    report = feeds.fetch(sqlite_engine, settings, "openaq", start=HOUR - timedelta(hours=2), now=NOW)
+    assert report.ok and report.rows == 3
+    assert arrived[1] - arrived[0] >= 1.0  # the call after the locations waited out their 1-s reset
+
+
+# --------------------------------------------------------------------------- weather from AirNow HourlyData
+
+
+def city_weather(engine, city: str) -> tuple:
+    with engine.connect() as conn:
+        return conn.execute(select(Weather.temperature_c, Weather.humidity_pct, Weather.wind_speed_ms,
+                                   Weather.wind_dir_deg, Weather.pressure_hpa, Weather.precipitation_mm)
+                            .join(City, City.id == Weather.city_id)
+                            .where(City.name == city, Weather.ts == HOUR)).one()
+
+
+def test_the_sites_weather_lands_per_city_and_hour_with_the_readings(sqlite_engine, tmp_path):
+    settings = settings_for(sqlite_engine, airnow_files_url=str(archive(tmp_path, [11])))
+    report = feeds.fetch(sqlite_engine, settings, "airnow-files", start=HOUR, now=NOW)
+    assert report.ok and not [k for k in report.skipped if k.split()[-1] in ("TEMP", "RHUM", "WS", "WD", "BARPR")]
+    # Banning, the one weather site of its MSA: TEMP 9 C, RHUM 77.5 %, WS 1.9 m/s, WD 242.5°, BARPR 938.2 mbar.
+    assert city_weather(sqlite_engine, "Riverside-San Bernardino-Ontario, CA") == (9.0, 77.5, 1.9, 242.5, 938.2, None)
+    assert city_weather(sqlite_engine, "Shoshone, ID")[5] == 0.0  # PRECIP 0 mm
+    # Tacoma (103.2°, 1.6 m/s) and Enumclaw (231.7°, 2.3 m/s): the mean speed, the mean unit vector's direction.
+    seattle = city_weather(sqlite_engine, "Seattle-Tacoma-Bellevue, WA")
+    x = math.sin(math.radians(103.2)) + math.sin(math.radians(231.7))
+    y = math.cos(math.radians(103.2)) + math.cos(math.radians(231.7))
+    assert seattle[2] == 1.95 and seattle[3] == pytest.approx(math.degrees(math.atan2(x, y)) % 360, abs=1e-6)
+
+
+def test_wind_directions_either_side_of_north_average_to_north(sqlite_engine, tmp_path):
+    root = archive(tmp_path, [11])
+    path = root / "airnow/2024/20240416/HourlyData_2024041611.dat"
+    path.write_bytes(path.read_bytes().replace(b"|WD|DEGREES|103.2|", b"|WD|DEGREES|350|")
+                     .replace(b"|WD|DEGREES|231.7|", b"|WD|DEGREES|10|"))
+    feeds.fetch(sqlite_engine, settings_for(sqlite_engine, airnow_files_url=str(root)), "airnow-files",
+                start=HOUR, now=NOW)
+    direction = city_weather(sqlite_engine, "Seattle-Tacoma-Bellevue, WA")[3]
+    assert min(direction, 360 - direction) < 1e-6  # not 180°, the arithmetic mean
+
+
+def test_an_impossible_weather_reading_is_rejected_by_line_and_the_rest_loads(sqlite_engine, tmp_path):
+    root = archive(tmp_path, [11])
+    path = root / "airnow/2024/20240416/HourlyData_2024041611.dat"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"|BARPR|MILLIBAR|938.2|", b"|BARPR|MILLIBAR|93.8|"))
+    report = feeds.fetch(sqlite_engine, settings_for(sqlite_engine, airnow_files_url=str(root)), "airnow-files",
+                         start=HOUR, now=NOW)
+    assert report.rejected == 1
+    assert city_weather(sqlite_engine, "Riverside-San Bernardino-Ontario, CA") == (9.0, 77.5, 1.9, 242.5, None, None)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import context
-from core.db.models import Forecast
+from core.db.models import Forecast, Measurement, Station
 from core.forecast import ModelUnavailable, service
 from core.forecast.demo import tiny_model
 from tests.conftest import SEED_END, SEED_STATIONS, settings_for_tests
@@ -27,15 +27,22 @@ def test_batch_stores_72_hours_of_both_parameters_for_every_station(seeded_pg, w
     with service.Session(seeded_pg) as session:  # other tests may have imported stations and hours
         active = len(service.queries.stations(session, active=True))
         newest = service.queries.latest_hour(session)
-    assert result["stations"] == active >= SEED_STATIONS and result["issued_at"] == newest >= SEED_END
+    # Stations other tests imported without recent readings are skipped (counted), never forecast from nothing.
+    assert result["stations"] + result["skipped"] == active and result["stations"] >= SEED_STATIONS
+    assert result["issued_at"] == newest >= SEED_END
     with seeded_pg.connect() as conn:
         count = conn.execute(select(func.count()).select_from(Forecast)
                              .where(Forecast.issued_at == newest)).scalar_one()
         bad = conn.execute(select(func.count()).select_from(Forecast)
                            .where((Forecast.p10 > Forecast.p50) | (Forecast.p50 > Forecast.p90))).scalar_one()
-    assert count == active * 2 * 72 and bad == 0
+        # Only what a station measures is forecast (a PM2.5 sensor gets no ozone forecast).
+        pairs = (select(Measurement.station_id, Measurement.parameter).distinct()
+                 .where(Measurement.parameter.in_(["pm25", "o3"]), Measurement.ts > newest - timedelta(hours=48))
+                 .subquery())
+        measured = conn.execute(select(func.count()).select_from(pairs)).scalar_one()
+    assert count == measured * 72 and bad == 0
     again = service.run_batch(with_model)  # rerunning an hour replaces its issue, never duplicates it
-    assert again["stations"] == active
+    assert again["stations"] == result["stations"]
 
 
 def test_service_reads_the_stored_forecast_with_aqi_of_the_median(seeded_pg, with_model):
@@ -55,6 +62,18 @@ def test_service_reads_the_stored_forecast_with_aqi_of_the_median(seeded_pg, wit
     assert len(days) == 3 and all(d["category"] and d["color"].startswith("#") for d in days)
     explanation = service.explain(with_model, station_id, "o3")
     assert explanation["attributions"] and {"feature", "contribution"} <= explanation["attributions"][0].keys()
+
+
+def test_a_parameter_a_station_does_not_measure_gets_a_clear_message_naming_the_station(seeded_pg, with_model):
+    with seeded_pg.connect() as conn:
+        measures_o3 = select(Measurement.station_id).where(Measurement.parameter == "o3")
+        station_id, name = conn.execute(select(Station.id, Station.name).where(Station.id.not_in(measures_o3))
+                                        .limit(1)).one()
+    with pytest.raises(service.InsufficientHistory) as raised:
+        service.compute_forecast(with_model, station_id, "o3")
+    message = str(raised.value)
+    assert f"station {station_id} ({name}) has 0 O3 reading(s) in the 48 hours" in message
+    assert "needs at least 6" in message and "nan" not in message.lower()
 
 
 def test_service_rejects_unknown_parameter_and_station(with_model):

@@ -170,7 +170,7 @@ def test_airnow_hourly_data_lands_as_utc_hour_starts_with_negatives_kept(target)
     summary = import_file(target.engine, target.fixture(AIRNOW_DAT), city=target.city)
     pei, trimmer, kuala = (target.airnow_code(a) for a in ("000020104", "840060199998", "458MY1010001"))
     assert (summary.source, summary.lines_read, summary.loaded, summary.new_stations) == ("airnow", 370, 203, 91)
-    assert summary.rejected == [] and summary.skipped["parameter TEMP"] == 24
+    assert summary.rejected == [] and summary.skipped["parameter NO"] == 16 and "parameter TEMP" not in summary.skipped
     at_11 = hour("2024-04-16T11:00")  # the same UTC hour at -4 h, -8 h and +8 h
     rows = {(c, p): (ts, v, u) for c, p, ts, v, u in rows_of(target.engine, pei, trimmer, kuala)}
     assert rows[(pei, "pm25")] == (at_11, 3.5, "µg/m³")

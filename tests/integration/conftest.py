@@ -98,3 +98,29 @@ def operator_login(browser_users):
 @pytest.fixture()
 def admin_login(browser_users):
     return lambda dash_duo, path: _login(dash_duo, browser_users["admin"], path)
+
+
+AXE_JS = Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture()
+def axe(dash_duo):
+    """Run axe-core on the current page; return its serious and critical violations (id, impact, targets).
+
+    axe.min.js comes from npm (`npm ci --prefix tests/integration/axe`) and is injected by the test, so the app
+    never serves it.
+    """
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run `npm ci --prefix tests/integration/axe`")
+    source = AXE_JS.read_text(encoding="utf-8")
+
+    def run() -> list[dict]:
+        dash_duo.driver.execute_script(source)
+        dash_duo.driver.set_script_timeout(60)
+        found = dash_duo.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => ("
+            "{id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))),"
+            " e => done([{id: 'axe-error', impact: 'critical', help: String(e), targets: []}]))")
+        return [v for v in found if v["impact"] in ("serious", "critical")]
+    return run

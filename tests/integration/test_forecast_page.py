@@ -28,7 +28,9 @@ def test_forecast_page_shows_band_daily_strip_skill_and_explanation(dash_duo, ap
     names = dash_duo.driver.execute_script(
         "return document.querySelector('#forecast-graph .js-plotly-plot').data.map(t => t.name)")
     assert {"Observed", "p10–p90", "Forecast (p50)"} <= set(names)
-    assert "Persistence" in dash_duo.find_element("#forecast-skill-table").text
+    assert "Best baseline" in dash_duo.find_element("#forecast-skill-table").text
+    assert "past readings and weather only" in dash_duo.find_element("#forecast-model").text
+    dash_duo.wait_for_element("#forecast-reliability .js-plotly-plot")
     dash_duo.wait_for_element("#forecast-explain .js-plotly-plot")
     shot("forecast")
 

@@ -8,6 +8,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from core import context
+from core.metrics import METRICS
 from dashboard import create_app
 from tests.conftest import settings_for_tests
 
@@ -34,3 +35,39 @@ def live_server(seeded_pg, pg_settings) -> Iterator[Callable[..., str]]:
     for server, thread, _url in servers.values():
         server.shutdown()
         thread.join()
+
+
+@pytest.fixture()
+def serve_app() -> Iterator[Callable[..., str]]:
+    """`serve_app(app)` → base URL of that app served by a threaded WSGI server, stopped after the test (for an
+    app on its own context: a small database pool, a private Redis)."""
+    servers = []
+
+    def start(app) -> str:
+        server = make_server("127.0.0.1", 0, app.server, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture()
+def own_context(pg_settings, seeded_pg) -> Iterator[Callable[..., context.Context]]:
+    """`own_context(**overrides)` → a context with its own engine (its own pool) on the seeded test database."""
+    built, sink = [], METRICS.sink  # a Redis URL would move the process-wide metrics: put them back after
+
+    def build(**overrides) -> context.Context:
+        settings = settings_for_tests(database_url=pg_settings.database_url,
+                                      forecast_model_dir=pg_settings.forecast_model_dir, **overrides)
+        built.append(context.build(settings))
+        return built[-1]
+
+    yield build
+    for ctx in built:
+        ctx.close()
+    METRICS.use(sink)

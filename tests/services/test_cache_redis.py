@@ -2,6 +2,7 @@
 import threading
 import time
 from collections import Counter
+from datetime import datetime, timezone
 
 import pytest
 import redis
@@ -121,3 +122,13 @@ def test_losing_redis_falls_back_to_the_database_and_recovers(private_redis, cac
     assert cache.get_or_compute("stations", ("cities",), lambda: "fresh") == "fresh"  # Redis restarted empty
     assert cache.get_or_compute("stations", ("cities",), lambda: "unused") == "fresh"
     assert hit_rates(cache_metrics.window(300))["stations"]["bypassed"] >= 1
+
+
+def test_values_are_stored_as_json_and_come_back_with_their_types(private_redis, cache_metrics):
+    as_of = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    snapshot = {"as_of": as_of, "standard": "us_epa", "stations": [{"id": 1, "aqi": 51.0, "age_hours": None}]}
+    _cache(private_redis).get_or_compute("current_aqi", ("us_epa", None), lambda: snapshot)
+    raw = redis.Redis(port=private_redis.port).get(f"aqi:cache:{AppCache.key('current_aqi', 'us_epa', None)}")
+    assert raw.startswith(b"[") and b"$datetime" in raw  # JSON with tagged times, never a pickle
+    # Another worker's cache reads it back as the same value, the datetime a datetime.
+    assert _cache(private_redis).get_or_compute("current_aqi", ("us_epa", None), lambda: None) == snapshot

@@ -7,7 +7,10 @@ from core.settings import load_settings
 
 
 def test_keys_carry_the_namespace_and_format_version():
-    assert AppCache.key("current_aqi", "us_epa", None) == f"v{cache_module.FORMAT_VERSION}:current_aqi:us_epa:*"
+    assert AppCache.key("current_aqi", "us_epa", None).startswith(f"v{cache_module.FORMAT_VERSION}:current_aqi:")
+    # A name that looks like another key's parts never shares its key.
+    assert AppCache.key("current_aqi", "us_epa", None) != AppCache.key("current_aqi", "us_epa", "*")
+    assert AppCache.key("current_aqi", "Delhi", "2026-11-20T12:00") != AppCache.key("current_aqi", "Delhi:2026-11-20T12:00")
     with pytest.raises(ValueError, match="namespace"):
         AppCache.key("nope", 1)
 

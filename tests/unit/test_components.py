@@ -23,8 +23,9 @@ from dashboard.ids import Map, Perf
 AS_OF = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-def _station(i, aqi, kind="reference", name=None):
+def _station(i, aqi, kind="reference", name=None, age=0):
     return {"id": i, "name": name or f"S{i}", "city": "Delhi", "kind": kind, "aqi": aqi, "main_pollutant": "pm25",
+            "age_hours": age,
             "timezone": "Asia/Kolkata", "category": "Moderate" if aqi else None, "color": "#FFFF00",
             "health_message": "Unusually sensitive people should consider limiting exertion.", "reason": None,
             "pollutants": {"pm25": {"sub_index": aqi, "concentration": 20.04, "unit": "µg/m³"}} if aqi else {}}
@@ -45,14 +46,25 @@ def _rows(table) -> list:
     return body.children
 
 
-def test_station_table_lists_the_worst_first_and_marks_sensors_corrected():
-    snapshot = {"as_of": AS_OF, "stations": [_station(1, 42), _station(2, None), _station(3, 160, "low_cost")]}
-    table = station_table(snapshot, "us_epa", "aqi", categories("us_epa"))
+def test_station_table_lists_the_worst_first_greys_stale_and_missing_and_offers_each_panel():
+    snapshot = {"as_of": AS_OF, "stations": [_station(1, 42), _station(2, None, age=None),
+                                             _station(3, 160, "low_cost"), _station(4, 90, age=5)]}
+    table = station_table(snapshot, "us_epa", "aqi", categories("us_epa"), stale_after_h=3)
     assert table.id == Map.TABLE_GRID
     rows = [_text(r) for r in _rows(table)]
     assert rows[0].startswith("S3") and "Unhealthy" in rows[0] and "20.0 (EPA-corrected)" in rows[0]
-    assert rows[-1].startswith("S2") and "No data" in rows[-1]
+    assert rows[1].startswith("S4") and "Not current (older than 3 h)" in rows[1] and "5 h before" in rows[1]
+    assert rows[-1].startswith("S2") and "No data" in rows[-1] and "none in 24 h" in rows[-1]
     assert "at 2026-11-20 12:00 UTC, worst first" in _text(table.children[0])
+    pick = next(c for c in _rows(table)[0]._traverse() if "station-pick" in (getattr(c, "className", "") or ""))
+    assert type(pick).__name__ == "Button" and getattr(pick, "data-station") == 3  # keyboard-focusable
+
+
+def test_station_table_keeps_the_worst_rows_of_a_large_network():
+    snapshot = {"as_of": AS_OF, "stations": [_station(i, i) for i in range(1, 31)]}
+    table = station_table(snapshot, "us_epa", "aqi", categories("us_epa"), stale_after_h=3, limit=10)
+    assert [_text(r).split()[0] for r in _rows(table)] == [f"S{i}" for i in range(30, 20, -1)]
+    assert "the 10 worst of 30" in _text(table.children[0])
 
 
 def test_rankings_keep_only_the_chosen_city_and_say_level_for_eea():
@@ -65,18 +77,24 @@ def test_rankings_keep_only_the_chosen_city_and_say_level_for_eea():
     assert [_text(r) for r in _rows(stations)] == ["1 S1 Delhi 4 Poor"]
 
 
-def test_legend_has_every_category_then_no_data_and_the_palette_note():
-    items = legend(categories("india_naqi"), surface=True, palette_note="US EPA only.")
+def test_legend_has_every_category_then_not_current_and_no_data_and_the_palette_note():
+    surface = {"stations": 12, "reach_km": 75.0, "bands": []}
+    items = legend(categories("india_naqi"), surface, palette_note="US EPA only.", stale_after_h=3)
     names = [i.children for i in items if getattr(i, "className", "") == "legend-chip"]
-    assert names == [c["name"] for c in categories("india_naqi")] + ["No data"]
-    assert "inverse-distance" in _text(items[-2]) and _text(items[-1]) == "US EPA only."
+    assert names == [c["name"] for c in categories("india_naqi")] + ["Not current (older than 3 h)", "No data"]
+    assert "worst among them" in _text(items[-2])
+    assert "inverse-distance" in _text(items[-2]) and "75 km" in _text(items[-2]) and _text(items[-1]) == "US EPA only."
+    assert "inverse-distance" not in _text(legend(categories("us_epa"), None, None, 3))
 
 
-def test_station_card_shows_the_index_on_its_colour_and_local_time():
+def test_station_card_shows_the_index_on_its_colour_local_time_source_and_reading_age():
     history = pd.DataFrame({"parameter": ["pm25"], "ts": [pd.Timestamp(AS_OF)], "value": [20.0], "unit": ["µg/m³"]})
-    card = station_card(_station(7, 63, name="Anand Vihar"), "us_epa", categories("us_epa"), AS_OF, history)
+    card = station_card(_station(7, 63, name="Anand Vihar", age=4), "us_epa", categories("us_epa"), AS_OF, history,
+                        "airnow", stale_after_h=3)
     text = _text(card)
     assert "Anand Vihar" in text and "Fri 20 Nov 17:30 local" in text  # Kolkata is UTC+5:30
+    assert "Source: AirNow" in text
+    assert "Newest reading: 4 h before this hour (not current: older than 3 h)" in text
     badge = next(c for c in card._traverse() if getattr(c, "id", None) == Map.STATION_AQI)
     assert badge.children == "63" and badge.style == {"background": "#FFFF00", "color": "#000000"}
 
@@ -101,7 +119,7 @@ def test_timer_table_says_when_the_window_is_empty():
 def test_job_progress_of_a_running_a_finished_and_a_never_run_job():
     running = {"status": "running", "progress": 0.25, "message": "3 of 12"}
     finished = {"status": "failed", "progress": 1.0, "message": "boom", "finished_at": AS_OF}
-    assert job_progress(running) == (25, "25%", "info", "Running · 3 of 12")
+    assert job_progress(running) == (25, "25%", "primary", "Running · 3 of 12")
     assert job_progress(finished) == (100, "failed", "danger", "Last: failed 2026-11-20 12:00 UTC · boom")
     assert job_progress(None) == (0, "", "info", "Never run.")
 

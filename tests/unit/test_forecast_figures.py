@@ -56,3 +56,14 @@ def test_explanation_bars_are_red_up_green_down_largest_on_top():
     assert list(bar.y) == ["wind", "pm25 lag 1"]
     assert list(bar.marker.color) == ["#2ca02c", "#d62728"]
     assert explanation_figure({"unit": "ppb", "attributions": []}).data[0].x == ()
+
+
+def test_reliability_plot_draws_the_diagonal_and_one_line_per_scored_horizon():
+    from dashboard.forecast_figures import reliability_figure
+
+    metrics = {"quantiles": [0.1, 0.5, 0.9], "horizons": [1, 24, 72],
+               "reliability": {"pm25": {"observed": [[0.1, 0.5, 0.9], [0.2, 0.5, 0.8], [None, None, None]]}}}
+    fig = reliability_figure(metrics, "pm25")
+    assert [t.name for t in fig.data] == ["ideal", "1 h", "24 h"]
+    assert list(fig.data[0].x) == [0, 1] and list(fig.data[0].y) == [0, 1]
+    assert list(fig.data[2].x) == [0.1, 0.5, 0.9] and list(fig.data[2].y) == [0.2, 0.5, 0.8]

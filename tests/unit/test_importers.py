@@ -44,7 +44,7 @@ def values(result, station: str, parameter: str) -> list[float]:
 
 
 def accounted_for(result) -> int:
-    return len(result.measurements) + sum(result.skipped.values()) + len(result.rejected)
+    return len(result.measurements) + len(result.site_weather) + sum(result.skipped.values()) + len(result.rejected)
 
 
 # --------------------------------------------------------------------------- OpenAQ
@@ -317,14 +317,29 @@ def test_airnow_latin1_site_names_are_read():
     assert stations["airnow-000051501"].name == "Saint-Zéphirin-de-Co"  # AirNow cuts names at 20 characters
 
 
-def test_airnow_weather_and_other_parameters_are_skipped_and_counted():
+def test_airnow_weather_lines_become_site_weather_and_other_parameters_are_skipped():
     result = parse_file(AIRNOW_DAT)
     assert result.skipped == {
-        "parameter NO": 16, "parameter NOX": 10, "parameter NOY": 2, "parameter TEMP": 24, "parameter RHUM": 15,
-        "parameter WS": 22, "parameter WD": 21, "parameter RWS": 14, "parameter RWD": 15, "parameter BARPR": 11,
-        "parameter PRECIP": 4, "parameter SRAD": 8, "parameter PMC": 4, "parameter BC": 1,
+        "parameter NO": 16, "parameter NOX": 10, "parameter NOY": 2, "parameter RWS": 14, "parameter RWD": 15,
+        "parameter SRAD": 8, "parameter PMC": 4, "parameter BC": 1,
     }
+    assert result.site_weather["variable"].value_counts().to_dict() == {
+        "temperature_c": 24, "wind_speed_ms": 22, "wind_dir_deg": 21, "humidity_pct": 15, "pressure_hpa": 11,
+        "precipitation_mm": 4}
+    banning = result.site_weather[result.site_weather["station_code"] == "airnow-060650012"]
+    assert dict(zip(banning["variable"], banning["value"])) == {
+        "pressure_hpa": 938.2, "humidity_pct": 77.5, "temperature_c": 9.0, "wind_dir_deg": 242.5, "wind_speed_ms": 1.9}
     assert result.lines_read == 370 == accounted_for(result)
+
+
+def test_airnow_weather_in_other_units_is_converted_and_nonsense_rejected(tmp_path):
+    lines = [airnow_line("11:00", parameter=p, unit=u, value=v) for p, u, v in
+             [("TEMP", "F", "50"), ("WS", "KNOTS", "10"), ("PRECIP", "INCHES", "0.1"), ("TEMP", "PPB", "3"),
+              ("RHUM", "PERCENT", "140")]]
+    result = parse_file(write(tmp_path, "airnow_weather.dat", lines))
+    assert list(result.site_weather["value"]) == [10.0, 5.14444, 2.54]
+    assert result.rejected == [Rejected(4, "unit 'PPB' makes no sense for TEMP"),
+                               Rejected(5, "RHUM value 140 PERCENT is outside 0…100 (humidity_pct)")]
 
 
 def test_airnow_reading_stamped_in_the_future_is_rejected(tmp_path):

@@ -2,6 +2,7 @@
 import socket
 
 from core import readiness
+from core.cache import AppCache
 from core.forecast import ModelSlot
 from core.settings import load_settings
 
@@ -13,11 +14,11 @@ def _free_port() -> int:
 
 
 def test_cache_is_in_process_without_redis_url():
-    assert readiness.cache("") == {"status": "ok", "backend": "in-process"}
+    assert AppCache(load_settings(redis_url="")).ping() == {"status": "ok", "backend": "in-process"}
 
 
 def test_cache_reports_redis_down_without_raising():
-    report = readiness.cache(f"redis://127.0.0.1:{_free_port()}/0")
+    report = AppCache(load_settings(redis_url=f"redis://127.0.0.1:{_free_port()}/0")).ping()
     assert report["status"] == "down" and report["error"] == "ConnectionError"
 
 

@@ -54,7 +54,8 @@ def test_a_hit_rate_is_graded_below_each_threshold(value, status):
 
 def test_every_check_is_evaluated_with_no_data_when_nothing_was_recorded(sink):
     checks = checks_by_key(sink)
-    assert list(checks) == ["api_p95", "callback_p95", "db_p95", "inference_p95", "cache_hit_rate", "db_pool"]
+    assert list(checks) == ["api_p95", "callback_p95", "db_p95", "inference_p95", "inference_batch_p95", "cache_hit_rate",
+                           "db_pool"]
     assert {c.status for c in checks.values()} == {"no_data"}
     assert checks["api_p95"].recommendation == "No samples in this window."
     assert checks["cache_hit_rate"].recommendation == "No cache reads in this window."
