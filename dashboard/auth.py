@@ -131,7 +131,10 @@ def init_app(server: Flask) -> None:
     server.config.update(
         WTF_CSRF_CHECK_DEFAULT=False,  # checked by _guard: forms by token, Dash's callbacks by origin
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session (idle and absolute timeouts)
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_timeout_h))
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_timeout_h),
+        # A page's parallel requests would each re-send the session as they read it, the last one winning:
+        # the cookie is written only when the session changes (the idle clock moves once a minute).
+        SESSION_REFRESH_EACH_REQUEST=False)
     csrf.init_app(server)
     login_manager.init_app(server)
     login_manager.login_view = "auth.login"
@@ -301,6 +304,7 @@ def _start_session(user: WebUser) -> None:
     login_user(user)
     session.permanent = True  # the cookie itself expires with the absolute timeout
     session["signed_in_at"] = session["seen_at"] = int(time.time())
+    generate_csrf()  # in the sign-in response's cookie, before the page's parallel requests read the session
 
 
 @blueprint.errorhandler(CSRFError)
