@@ -17,16 +17,8 @@ import numpy as np
 import pandas as pd
 
 from core.ingest.tabular import (
-    PUBLISHED_AQI_COLUMNS,
-    TS_DTYPE,
-    ImportedStation,
-    ImportFormatError,
-    ImportResult,
-    Rejected,
-    assemble,
-    factorize_strip,
-    raise_first_problem,
-    read_table,
+    ImportFormatError, ImportResult, ImportedStation, PUBLISHED_AQI_COLUMNS, Rejected, TS_DTYPE, assemble,
+    drop_blank_lines, factorize_strip, raise_first_problem, read_table,
 )
 
 SOURCE = "airnow"
@@ -124,12 +116,6 @@ def _offsets(column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes, values, np.isfinite(values) & (np.abs(values) <= 14)
 
 
-def _drop_blank(frame: pd.DataFrame, lines: np.ndarray, blank: np.ndarray, skipped: Counter):
-    if blank.any():
-        skipped["blank line"] = int(blank.sum())
-        return frame.loc[~blank].reset_index(drop=True), lines[~blank]
-    return frame, lines
-
 
 def _require_complete(text: str, path: Path) -> None:
     # AirNow writes every line with its CRLF: a last line without one is a download cut short, and its
@@ -146,7 +132,7 @@ def parse_hourly_data(text: str, path: str | Path, now: datetime | None = None) 
     frame, lines, blank = read_table(text, path, columns=COLUMNS, sep="|", quoting=csv.QUOTE_NONE, header_lines=0)
     lines_read = len(frame)
     skipped: Counter = Counter()
-    frame, lines = _drop_blank(frame, lines, blank, skipped)
+    frame, lines = drop_blank_lines(frame, lines, blank, skipped)
 
     id_codes, id_uniques = factorize_strip(frame["aqsid"])
     id_ok = np.array([u != "" for u in id_uniques], dtype=bool)
@@ -243,7 +229,7 @@ def parse_site_locations(text: str, path: str | Path) -> ImportResult:
                                      header_lines=0)
     skipped: Counter = Counter()
     lines_read = len(frame)
-    frame, lines = _drop_blank(frame, lines, blank, skipped)
+    frame, lines = drop_blank_lines(frame, lines, blank, skipped)
     lat = pd.to_numeric(frame["lat"].str.strip(), errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(frame["lon"].str.strip(), errors="coerce").to_numpy(dtype=float)
     off_codes, off_values, off_ok = _offsets(frame["gmt_offset"])
@@ -292,7 +278,7 @@ def parse_hourly_aqobs(text: str, path: str | Path, now: datetime | None = None)
                                      header_lines=1)
     skipped: Counter = Counter()
     lines_read = len(frame)
-    frame, lines = _drop_blank(frame, lines, blank, skipped)
+    frame, lines = drop_blank_lines(frame, lines, blank, skipped)
     utc = pd.to_datetime(frame["ValidDate"].str.strip() + " " + frame["ValidTime"].str.strip(),
                          format="%m/%d/%Y %H:%M", errors="coerce")
     lat = pd.to_numeric(frame["Latitude"].str.strip(), errors="coerce").to_numpy(dtype=float)

@@ -12,12 +12,7 @@ import numpy as np
 import pandas as pd
 
 from core.ingest.tabular import (
-    TS_DTYPE,
-    ImportedStation,
-    ImportResult,
-    assemble,
-    factorize_strip,
-    raise_first_problem,
+    ImportResult, ImportedStation, TS_DTYPE, assemble, drop_blank_lines, factorize_strip, raise_first_problem,
     read_table,
 )
 from core.parameters import POLLUTANTS
@@ -39,10 +34,7 @@ def parse_openaq(text: str, path: str | Path, now: datetime | None = None) -> Im
     frame, lines, blank = read_table(text, path, columns=COLUMNS, sep=",", quoting=csv.QUOTE_MINIMAL, header_lines=1)
     lines_read = len(frame)
     skipped: Counter = Counter()
-    if blank.any():
-        skipped["blank line"] = int(blank.sum())
-        frame = frame.loc[~blank].reset_index(drop=True)
-        lines = lines[~blank]
+    frame, lines = drop_blank_lines(frame, lines, blank, skipped)
 
     loc_codes, loc_uniques = factorize_strip(frame["location_id"])
     loc_ok = np.array([bool(_DIGITS.match(u)) for u in loc_uniques], dtype=bool)

@@ -14,11 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.ingest.tabular import (
-    ImportedStation,
-    ImportResult,
-    assemble,
-    raise_first_problem,
-    read_table,
+    ImportResult, ImportedStation, assemble, drop_blank_lines, raise_first_problem, read_table,
 )
 
 SOURCE = "prsa"
@@ -44,9 +40,7 @@ def parse_prsa(text: str, path: str | Path, now: datetime | None = None) -> Impo
     frame, lines, blank = read_table(text, path, columns=HEADER, sep=",", quoting=csv.QUOTE_MINIMAL, header_lines=1)
     lines_read = len(frame)
     skipped: Counter = Counter()
-    if blank.any():
-        skipped["blank line"] = int(blank.sum())
-        frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
+    frame, lines = drop_blank_lines(frame, lines, blank, skipped)
     parts = {c: pd.to_numeric(frame[c], errors="coerce") for c in ("year", "month", "day", "hour")}
     local = pd.to_datetime(pd.DataFrame(parts), errors="coerce")
     bad_time = local.isna().to_numpy()

@@ -207,6 +207,15 @@ class _StringReader:
         return iter(self._text.splitlines(keepends=True))
 
 
+def drop_blank_lines(frame: pd.DataFrame, lines: np.ndarray, blank: np.ndarray,
+                     skipped: Counter) -> tuple[pd.DataFrame, np.ndarray]:
+    """read_table's rows without its blank lines, which are counted in `skipped`."""
+    if blank.any():
+        skipped["blank line"] = int(blank.sum())
+        return frame.loc[~blank].reset_index(drop=True), lines[~blank]
+    return frame, lines
+
+
 def _record_at(raw_lines: list[str], line: int, *, sep: str, quoting: int) -> list[str] | None:
     """The fields of the record starting at 1-based `line`, or None when that line is blank."""
     first = raw_lines[line - 1].rstrip("\r")
