@@ -3,6 +3,7 @@ float16, training time of the demo model and its held-out skill against the best
 PRSA file present, its 2010–2013 → 2014 backtest. Prints figures side by side; asserts nothing."""
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +43,10 @@ def main() -> None:
             w = np.zeros((500, F.HORIZON, F.N_FUTURE), np.float32)
             s = F.station_buckets(history.station_ids)
             p.warm(500)  # as ModelSlot does at load: no compile is timed
-            one = _p95(lambda: p.predict(x[:1], w[:1], s[:1]))  # the forecast.station timer's path
+            # forecast.station: one station through predict_stations, as the API's forecast does; a new issue
+            # hour per call, so the LRU never answers and the model always runs.
+            hours = itertools.count()
+            one = _p95(lambda: p.predict_stations([int(history.station_ids[0])], next(hours), x[:1], w[:1]))
             many = _p95(lambda: p.predict(x, w, s), 50)
             rows.append((jit, precision, one, many))
             if jit and precision == "float32":
@@ -53,9 +57,10 @@ def main() -> None:
     for jit, precision, one, many in rows:
         print(f"{str(jit):>5} {precision:>14} {one:17.3f} {many:20.3f}")
     best = rows[0]
-    print(f"model.predict p95: 1 station {pred_one:.2f} ms, 500 stations {pred_many:.2f} ms -> speed-up "
-          f"{pred_one / best[2]:.0f}x / {pred_many / best[3]:.1f}x")
-    print(f"forecast.station p95 {best[2]:.3f} ms (target < 2 ms, >= 10x faster than model.predict)")
+    print(f"{'':>24} {'forecast.station p95':>21} {'model.predict p95':>18} {'ratio':>7}")
+    print(f"{'1 station (API path)':>24} {best[2]:18.3f} ms {pred_one:15.2f} ms {pred_one / best[2]:6.0f}x"
+          "   target < 2 ms and >= 10x")
+    print(f"{'500 stations (batch)':>24} {best[3]:18.3f} ms {pred_many:15.2f} ms {pred_many / best[3]:6.1f}x")
     _skill("demo model (simulator, 75 days x 84 stations), held-out", card["metrics"])
     if PRSA.exists():
         _prsa_backtest()

@@ -9,6 +9,7 @@ builder of commit BEFORE, read from git, on the same snapshot.
 """
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import subprocess
@@ -111,6 +112,7 @@ def main() -> None:
         app = create_app(ctx=ctx)
         client = app.server.test_client()
         client.get("/")  # Dash builds its routes and layout on the first request
+        gc.freeze()  # as each gunicorn worker does once its app is built (config/gunicorn.conf.py)
         latest = current(ctx, "us_epa")["as_of"]
         hours = [int(latest.timestamp() // 3600) - h for h in range(12)]
 

@@ -13,23 +13,25 @@ from typing import Any, Callable
 
 import orjson
 import redis
-from flask_caching.backends import NullCache, RedisCache, RedisClusterCache, SimpleCache
+from flask_caching.backends import NullCache, RedisCache, SimpleCache
 
-from core.metrics import METRICS, Window, timed
+from core.metrics import METRICS, REDIS_ERRORS, Window, timed
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # bump when a cached value's shape changes: old entries are then never read
+FORMAT_VERSION = 4  # bump when a cached value's shape changes: old entries are then never read
 NAMESPACES = ("current_aqi", "forecast", "attribution", "spatial", "weather", "stations")
 RETRY_AFTER_S = 5.0  # after a Redis error, go straight to the database for this long, then try again
 WAIT_FOR_OTHER_S = 5.0  # how long a request waits for another worker computing the same missing key
 LOCK_MS = 30_000
+KEY_PREFIX = "aqi:cache:"
 _MISSING = object()
 # Values are JSON, never pickle: whoever can write to Redis must not be able to run code in the workers.
 # orjson writes datetimes as plain strings, so they are tagged to come back as datetimes.
 _DATETIME, _DATE = "$datetime", "$date"
 _DUMP_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_PARSE = {_DATETIME: datetime.fromisoformat, _DATE: date.fromisoformat}
 
 
 def _tag(value: Any) -> dict:
@@ -40,32 +42,61 @@ def _tag(value: Any) -> dict:
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
-def _untag(value: Any) -> Any:
+def _iso(value: Any) -> str:
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def _json_key(key: Any) -> str:
+    """A non-text dict key as the JSON text names it (7 -> "7")."""
+    return next(iter(orjson.loads(orjson.dumps({key: None}, option=_DUMP_OPTIONS))))
+
+
+def _time_paths(value: Any, path: tuple, found: dict[str, list]) -> None:
+    """Append to found[tag] the path of every datetime and date in `value`, as JSON will spell it."""
     if isinstance(value, dict):
-        if len(value) == 1:
-            if _DATETIME in value:
-                return datetime.fromisoformat(value[_DATETIME])
-            if _DATE in value:
-                return date.fromisoformat(value[_DATE])
-        return {k: _untag(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_untag(v) for v in value]
-    return value
+        for key, item in value.items():
+            if isinstance(item, (dict, list, tuple, date)):
+                _time_paths(item, (*path, key if isinstance(key, str) else _json_key(key)), found)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, (dict, list, tuple, date)):
+                _time_paths(item, (*path, i), found)
+    elif isinstance(value, datetime):
+        found[_DATETIME].append(path)
+    elif isinstance(value, date):
+        found[_DATE].append(path)
 
 
 class JSONSerializer:
-    """Flask-Caching's serializer interface over tagged JSON: dicts, lists, numbers, text, None, datetimes, dates
-    and numpy arrays (tuples come back as lists, NaN as None)."""
+    """Flask-Caching's serializer interface over JSON: dicts, lists, numbers, text, None, datetimes, dates and numpy
+    arrays (tuples come back as lists, NaN as None).
+
+    An entry is [{"$datetime": [paths], "$date": [paths]}, value] with times written as ISO 8601 text: reading it
+    back parses only the times the paths name, so a hit costs orjson's decoding and no walk over the value.
+    """
 
     def dumps(self, value: Any) -> bytes:
-        return orjson.dumps(value, default=_tag, option=_DUMP_OPTIONS)
+        found: dict[str, list] = {_DATETIME: [], _DATE: []}
+        _time_paths(value, (), found)
+        return orjson.dumps([found, value], default=_iso, option=_DUMP_OPTIONS)
 
     def loads(self, raw: bytes | None) -> Any:
         if raw is None:
             return None
         try:
-            return _untag(orjson.loads(raw))
-        except (orjson.JSONDecodeError, ValueError):
+            tags, value = orjson.loads(raw)
+            holder = [value]
+            for tag, paths in tags.items():
+                for path in paths:
+                    *where, last = [0, *path]
+                    container = holder
+                    for step in where:
+                        container = container[step]
+                    container[last] = _PARSE[tag](container[last])
+            return holder[0]
+        except (orjson.JSONDecodeError, ValueError, KeyError, IndexError, TypeError, AttributeError):
             log.warning("ignoring a cache entry that is not this app's JSON")
             return None
 
@@ -79,18 +110,18 @@ class AppCache:
         if not settings.cache_enabled:
             self.backend = NullCache()
         elif settings.redis_url:
-            if settings.redis_cluster:
-                self.client = redis.RedisCluster.from_url(settings.redis_url, socket_timeout=0.5)
-                self.backend = RedisClusterCache(host=self.client, key_prefix="aqi:cache:")
-            else:
-                self.client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=0.3,
-                                                   socket_timeout=0.5)
-                self.backend = RedisCache(host=self.client, key_prefix="aqi:cache:")
+            # RedisClusterCache cannot take a client (it builds its own from node names): RedisCache does, and
+            # each of its commands names one key, or several that redis-py splits by slot (DEL).
+            client_class = redis.RedisCluster if settings.redis_cluster else redis.Redis
+            self.client = client_class.from_url(settings.redis_url, socket_connect_timeout=0.3, socket_timeout=0.5)
+            self.backend = RedisCache(host=self.client, key_prefix=KEY_PREFIX)
         else:
             self.backend = SimpleCache(threshold=20_000)
         # Every backend stores the same JSON, so the in-process default round-trips values exactly as Redis does.
         self.backend.serializer = JSONSerializer()
         self._down_until = 0.0
+        # Moves on every set, delete and clear in this process: what was built from the cache before is stale.
+        self.generation = 0
         self._local_locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -127,7 +158,7 @@ class AppCache:
         try:
             self.client.ping()
             return {"status": "ok", "backend": "redis"}
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             return {"status": "down", "backend": "redis", "error": type(exc).__name__}
 
     def get_or_compute(self, namespace: str, parts: tuple, compute: Callable[[], Any]) -> Any:
@@ -141,7 +172,7 @@ class AppCache:
         try:
             with timed("cache", f"{namespace}.get"):
                 entry = self.backend.get(key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
             return compute()
         if entry is not None:
@@ -183,26 +214,33 @@ class AppCache:
             self._unlock(key, token)
 
     def set(self, namespace: str, key: str, value: Any) -> None:
+        self.generation += 1
         ttl = self.settings.ttl(namespace)
         try:
             with timed("cache", f"{namespace}.set"):
                 # Kept twice as long as it is fresh, so a stale value can be served while one worker refreshes.
                 self.backend.set(key, (time.time() + ttl, value), timeout=2 * ttl)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
 
     def delete(self, namespace: str, *key_parts: tuple) -> None:
         """Drop entries, each given as its key parts."""
         keys = [self.key(namespace, *parts) for parts in key_parts]
+        self.generation += 1
         try:
             self.backend.delete_many(*keys)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
 
     def clear(self) -> None:
+        self.generation += 1
         try:
+            if isinstance(self.client, redis.RedisCluster):  # KEYS would ask one node; SCAN walks every primary
+                for key in self.client.scan_iter(match=KEY_PREFIX + "*", count=1000):
+                    self.client.delete(key)
+                return
             self.backend.clear()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
 
     # -- one computation at a time per key ---------------------------------------------------------------
@@ -214,7 +252,7 @@ class AppCache:
             return token if lock.acquire(blocking=False) else None
         try:
             return token if self.client.set(f"aqi:lock:{key}", token, nx=True, px=LOCK_MS) else None
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
             return token  # without Redis nobody else can coordinate: compute
 
@@ -226,7 +264,7 @@ class AppCache:
             # Delete only our own lock (it may have expired and been taken by another worker).
             self.client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
                              "else return 0 end", 1, f"aqi:lock:{key}", token)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
 
     def _wait_for(self, key: str) -> Any:
@@ -235,7 +273,7 @@ class AppCache:
             time.sleep(0.02)
             try:
                 entry = self.backend.get(key)
-            except redis.RedisError as exc:
+            except REDIS_ERRORS as exc:
                 self._trip(exc)
                 return _MISSING
             if entry is not None:

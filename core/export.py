@@ -105,7 +105,7 @@ def csv_lines(ctx: Context, sel: Selection) -> Iterator[str]:
             while t < sel.end:
                 upto = min(t + CHUNK, sel.end)
                 # A short session per chunk: between chunks, while the client reads, no connection is held.
-                with ctx.session() as session:
+                with ctx.read_session() as session:
                     rows = queries.export_measurements(session, [sid], sel.parameters, t, upto).all()
                 yield [row(*r) for r in rows]
                 t = upto

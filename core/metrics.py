@@ -33,6 +33,10 @@ PROM_LATENCY = Histogram("aqi_latency_seconds", "Time spent, by kind (api, callb
                          ["kind", "name"],
                          buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 PROM_ERRORS = Counter("aqi_errors", "Operations that raised, by kind and name", ["kind", "name"])
+# The panel's cache hit rate for Prometheus: namespaces are the cache's fixed list, results hit/miss/bypass/warmed.
+PROM_CACHE = Counter("aqi_cache_requests", "Cache lookups by namespace and result", ["namespace", "result"])
+# A cluster client raises RedisClusterException (not a RedisError) when no node answers.
+REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
 
 
 def bucket_of(ms: float) -> int:
@@ -125,9 +129,11 @@ class RedisSink(LocalSink):
 
     PREFIX = "aqi:metrics"
 
-    def __init__(self, url: str, flush_every_s: float = 1.0) -> None:
+    def __init__(self, url: str, flush_every_s: float = 1.0, cluster: bool = False) -> None:
         super().__init__()
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        # Every command names one key, so a cluster needs no hash tags: each key goes to its own slot's node.
+        client_class = redis.RedisCluster if cluster else redis.Redis
+        self.client = client_class.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
         self.flush_every_s = flush_every_s
         self.available = True
         self._process = f"{socket.gethostname()}:{os.getpid()}"
@@ -163,7 +169,7 @@ class RedisSink(LocalSink):
                 pipe.expire(f"{self.PREFIX}:counters:{minute}", KEEP_MINUTES * 60)
             pipe.execute()
             self.available = True
-        except redis.RedisError:
+        except REDIS_ERRORS:
             self.available = False
             with self._lock:  # put them back: nothing recorded is lost while Redis is away (bounded by expiry)
                 for key, entry in data.items():
@@ -179,7 +185,7 @@ class RedisSink(LocalSink):
         try:
             out = self._read_redis(minutes)
             self.available = True
-        except redis.RedisError:
+        except REDIS_ERRORS:
             self.available = False
             out = {}  # Redis is away: this process's own buffered samples are all we can show
         for key, entry in super().read(minutes).items():
@@ -221,7 +227,7 @@ class RedisSink(LocalSink):
             for minute, raw in zip(minutes, pipe.execute()):
                 for field, value in raw.items():
                     out[(minute, field.decode())] += int(value)
-        except redis.RedisError:
+        except REDIS_ERRORS:
             self.available = False
         for key, value in super().read_counters(minutes).items():
             out[key] += value
@@ -234,7 +240,7 @@ class RedisSink(LocalSink):
             pipe.hset(key, mapping={k: str(v) for k, v in values.items()})
             pipe.expire(key, 30)  # a worker that stops reporting drops out within 30 s
             pipe.execute()
-        except redis.RedisError:
+        except REDIS_ERRORS:
             super().put_gauge(name, values)
 
     def gauges(self, name: str) -> list[dict]:
@@ -244,7 +250,7 @@ class RedisSink(LocalSink):
             for key in keys:
                 pipe.hgetall(key)
             return [{k.decode(): float(v) for k, v in raw.items()} for raw in pipe.execute() if raw]
-        except redis.RedisError:
+        except REDIS_ERRORS:
             return super().gauges(name)
 
 
@@ -256,12 +262,15 @@ class MetricsStore:
         self.max_names = max_names
         self._names: dict[str, set[str]] = defaultdict(set)
         self._names_lock = threading.Lock()
+        self._histograms: dict[tuple[str, str], Histogram] = {}
 
     def use(self, sink: LocalSink) -> None:
         self.sink = sink
 
     def bounded_name(self, kind: str, name: str) -> str:
         """The name itself while the kind has fewer than max_names distinct ones, OTHER after that."""
+        if name in self._names.get(kind, ()):  # a known name: no lock (names are only ever added)
+            return name
         with self._names_lock:
             names = self._names[kind]
             if name in names:
@@ -274,13 +283,19 @@ class MetricsStore:
     def record(self, kind: str, name: str, ms: float, error: bool = False) -> None:
         name = self.bounded_name(kind, name)
         self.sink.add(minute_now(), kind, name, bucket_of(ms), error)
-        PROM_LATENCY.labels(kind, name).observe(ms / 1000)
+        histogram = self._histograms.get((kind, name))
+        if histogram is None:  # labels() takes a lock and builds the child: once per timer
+            histogram = self._histograms[(kind, name)] = PROM_LATENCY.labels(kind, name)
+        histogram.observe(ms / 1000)
         if error:
             PROM_ERRORS.labels(kind, name).inc()
 
     def count(self, field: str, amount: int = 1) -> None:
-        """A per-minute counter (cache hits and misses per namespace)."""
+        """A per-minute counter (cache hits and misses per namespace: `cache:<namespace>:<result>`)."""
         self.sink.incr(minute_now(), field, amount)
+        kind, _, rest = field.partition(":")
+        if kind == "cache" and ":" in rest:
+            PROM_CACHE.labels(*rest.split(":", 1)).inc(amount)
 
     def window(self, history_s: int = 3600) -> "Window":
         """Read the last history_s seconds once; summaries over any shorter window come from that read."""
@@ -362,10 +377,10 @@ class Window:
 METRICS = MetricsStore()
 
 
-def configure(redis_url: str) -> None:
+def configure(redis_url: str, cluster: bool = False) -> None:
     """Use Redis for the process's metrics when a URL is set (every worker then reports the same figures)."""
     if redis_url and not isinstance(METRICS.sink, RedisSink):
-        METRICS.use(RedisSink(redis_url))
+        METRICS.use(RedisSink(redis_url, cluster=cluster))
 
 
 class timed:

@@ -182,6 +182,8 @@ class Settings(BaseSettings):
     """Stored forecasts older than this are deleted."""
     forecast_ig_steps: int = Field(32, ge=4)
     """Integrated-gradients steps for explanations."""
+    forecast_challenger_held_out_days: int = Field(14, ge=4, le=60)
+    """Newest days the weekly challenger does not train on: it and the promoted model are scored on them."""
 
     # Live feeds. Base URLs are settings so a mirror or a local test server can stand in.
     feeds: str = ""
@@ -251,6 +253,147 @@ class Settings(BaseSettings):
     inference_batch_p95_crit_ms: float = 1000
     """Forecast batch inference p95 critical threshold (ms)."""
 
+    # --- weather and CAMS (Open-Meteo) ---
+    weather_enabled: bool = True
+    """Fetch Open-Meteo's weather forecast for every city each hour (beat at :05; a thread under `make run`)."""
+    cams_enabled: bool = False
+    """Also fetch CAMS air-quality forecasts (Open-Meteo air-quality API) for the forecast page and evaluation."""
+    weather_forecast_hours: int = Field(72, ge=1, le=168)
+    """Hours of weather (and CAMS) forecast fetched after the current hour."""
+    open_meteo_forecast_url: str = "https://api.open-meteo.com/v1/forecast"
+    """Open-Meteo's forecast API (the recent past and the next hours)."""
+    open_meteo_archive_url: str = "https://archive-api.open-meteo.com/v1/archive"
+    """Open-Meteo's historical weather API, for training and `fetch-weather --archive --from --to`."""
+    open_meteo_air_quality_url: str = "https://air-quality-api.open-meteo.com/v1/air-quality"
+    """Open-Meteo's air-quality API (CAMS)."""
+
+    @field_validator("open_meteo_forecast_url", "open_meteo_archive_url", "open_meteo_air_quality_url")
+    @classmethod
+    def _open_meteo_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/-]*)?", value):
+            raise ValueError("must be an http(s):// address such as https://api.open-meteo.com/v1/forecast")
+        return value
+
+    # --- read replica ---
+    database_read_url: str = Field("", validation_alias=_env("database_read_url"))
+    """Empty: every query on `database_url`. A PostgreSQL streaming replica's URL: lag-tolerant reads go there."""
+    replica_lag_warn_s: float = Field(30, gt=0)
+    """Replica replay lag (s) above which the panel warns."""
+    replica_lag_crit_s: float = Field(300, gt=0)
+    """Replica replay lag (s) above which the panel is critical (an unreachable replica is too)."""
+
+    @field_validator("database_read_url")
+    @classmethod
+    def _read_replica(cls, url: str) -> str:
+        if url and not url.startswith(("postgresql+psycopg://", "postgresql://")):
+            raise ValueError("must be empty or a PostgreSQL URL (postgresql+psycopg://user@replica/db)")
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+
+    # --- public alert subscriptions ---
+    alerts_enabled: bool = True
+    """Public AQI alerts: subscriptions accepted, evaluated each hour and delivered (false: none of it)."""
+    public_url: str = "http://127.0.0.1:8050"
+    """This site's address as the public sees it: confirmation, unsubscribe and feed links start with it."""
+    smtp_url: str = "smtp://127.0.0.1:25"
+    """Mail server: `smtp://user:pass@host:587` (STARTTLS), `smtps://…:465` (implicit TLS), `smtp://host:25` (local)."""
+    smtp_from: str = "AQI alerts <alerts@localhost>"
+    """Sender of alert e-mails."""
+    smtp_timeout_s: float = Field(10, gt=0)
+    """SMTP connection and command timeout (s)."""
+    alert_rate_limit: str = "5/hour"
+    """New subscriptions per client address and per e-mail address or webhook URL (e.g. 5/hour; Redis when set)."""
+    alert_max_attempts: int = Field(8, ge=1)
+    """Failed sends of a message (e-mail or webhook) before it is dead-lettered for the admins."""
+    alert_retry_base_s: float = Field(30, gt=0)
+    """First retry delay (s) of a failed send; doubled at each failure, at most an hour."""
+    webhook_timeout_s: float = Field(10, gt=0)
+    """Timeout (s) of a webhook delivery."""
+    webhook_allow_networks: str = ""
+    """Comma-separated private networks webhooks may reach anyway (plain http:// too), e.g. an internal receiver."""
+    alert_embed_origins: str = ""
+    """Space-separated origins (https://portal.example) whose embeds show the "Get alerts" link."""
+
+    @field_validator("alert_rate_limit")
+    @classmethod
+    def _alert_rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse_many(value)
+        except ValueError:
+            raise ValueError("must be a rate limit such as 5/hour") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?", value):
+            raise ValueError("must be an http(s):// address such as https://aqi.example.org")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if not re.fullmatch(r"smtps?://(?:[^@/\s]+@)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?/?", value):
+            raise ValueError("must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]")
+        return value
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _webhook_networks(cls, value: str) -> str:
+        return cls._networks(value)
+
+    @field_validator("alert_embed_origins")
+    @classmethod
+    def _alert_origins(cls, value: str) -> str:
+        for origin in value.split():
+            if not re.fullmatch(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::[0-9]{1,5})?", origin, re.IGNORECASE):
+                raise ValueError(f"{origin!r} is not an origin such as https://portal.example.org")
+        return value
+
+    # --- operator alerting ---
+    operator_alert_webhook_url: str = ""
+    """Where operator alerts are POSTed (Alertmanager webhook JSON); empty: no webhook."""
+    operator_alert_webhook_secret: str = ""
+    """Signs each operator webhook body (HMAC-SHA256 header); empty: unsigned."""
+    operator_alert_emails: str = ""
+    """Comma-separated addresses that receive operator alerts by e-mail; empty: none."""
+    operator_alert_pending_s: int = Field(120, ge=0)
+    """A check must stay in breach this long (s) before its rule fires (Grafana's pending period; 0: at once)."""
+    operator_alert_keep_firing_s: int = Field(300, ge=0)
+    """A firing rule keeps firing (Recovering) this long (s) after its check is back within target (0: none)."""
+    operator_alert_repeat_s: int = Field(14400, ge=0)
+    """A firing, unacknowledged rule is notified again after this long (s) (Grafana's repeat interval; 0: never)."""
+    operator_alert_overrides: str = ""
+    """Per-rule timings, `check=pending_s/keep_firing_s` comma-separated, e.g. `db_pool=0/60,api_p95=300/600`."""
+
+    @field_validator("operator_alert_webhook_url")
+    @classmethod
+    def _operator_webhook(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%/?=&-]*)?", value):
+            raise ValueError("must be empty or an http(s):// address such as https://hooks.example.org/aqi")
+        return value
+
+    @field_validator("operator_alert_emails")
+    @classmethod
+    def _operator_emails(cls, value: str) -> str:
+        for address in filter(None, (part.strip() for part in value.split(","))):
+            if len(address) > 254 or not re.fullmatch(r"[^@\s,]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", address):
+                raise ValueError(f"{address[:80]!r} is not an e-mail address such as ops@example.org")
+        return value
+
+    @field_validator("operator_alert_overrides")
+    @classmethod
+    def _operator_overrides(cls, value: str) -> str:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            if not re.fullmatch(r"[a-z0-9_:.-]{1,64}=[0-9]{1,6}/[0-9]{1,6}", item):
+                raise ValueError(f"{item[:80]!r} is not check=pending_s/keep_firing_s such as db_pool=0/60")
+        return value
+
+    # --- API throughput ---
+    api_answer_reuse_s: float = Field(1.0, ge=0, le=60)
+    """How long (s) a worker reuses a finished current-AQI answer (body, ETag, compressed copies); 0: never."""
+    api_rate_sync_s: float = Field(0.5, gt=0, le=60)
+    """How often (s) each worker adds its API request counts to Redis and reads back every worker's totals."""
+
     @field_validator("rate_limit", "export_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -316,6 +459,13 @@ class Settings(BaseSettings):
     def ttl(self, namespace: str) -> int:
         """Time-to-live of a cache namespace (current_aqi, forecast, attribution, spatial, weather, stations)."""
         return getattr(self, f"ttl_{namespace}")
+
+    @property
+    def limits_storage_uri(self) -> str:
+        """Where the rate limiters count (the `limits` library's URI): Redis, its cluster form, or memory."""
+        if not self.redis_url:
+            return "memory://"
+        return "redis+cluster://" + self.redis_url.split("://", 1)[1] if self.redis_cluster else self.redis_url
 
     @property
     def is_sqlite(self) -> bool:

@@ -108,15 +108,15 @@ def _station_row(station: dict, i: int, result, standard: str, history: dict[str
 
 def station_history(ctx: Context, station_id: int, end: datetime, hours: int = 72) -> pd.DataFrame:
     """The last `hours` hours of a station's valid values (parameter, ts, value, unit)."""
-    with ctx.session() as session:
+    with ctx.read_session() as session:
         frame = queries.station_series(session, station_id, end - timedelta(hours=hours - 1),
                                        end + timedelta(hours=1))
     return frame[frame["quality"] < QUALITY_INVALID]
 
 
 def compute_current(ctx: Context, standard: str, city: str | None = None) -> dict:
-    """station_snapshot for the newest hour, on its own session."""
-    with ctx.session() as session:
+    """station_snapshot for the newest hour, on its own session (the read replica when there is one)."""
+    with ctx.read_session() as session:
         return station_snapshot(session, standard, city=city)
 
 
@@ -156,7 +156,7 @@ def snapshot_at(ctx: Context, standard: str, city: str | None, as_of: datetime |
     hour = max(hour_floor(as_of), catalog.first_hour(ctx) or latest["as_of"])
 
     def compute() -> dict:
-        with ctx.session() as session:
+        with ctx.read_session() as session:
             return station_snapshot(session, standard, as_of=hour, city=city)
     # Past hours rarely change (late data only), so the current_aqi TTL is plenty.
     return ctx.cache.get_or_compute("current_aqi", (standard, city, hour.isoformat()), compute)

@@ -1,6 +1,7 @@
 """Operator checks: each figure against its configured thresholds, with a recommendation and its breaches."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from core.cache import AppCache, hit_rates, overall_hit_rate
@@ -150,6 +151,31 @@ def _pool_check(settings: Settings) -> Check:
                  float(use["size"]), float(capacity), advice)
 
 
+def replica_check(settings: Settings, reports: list[dict]) -> Check:
+    """The read replica's replay lag (seconds, see core.db.engine.replica_lag), the worst any process reported;
+    critical when a process cannot reach it (its reads then go to the primary)."""
+    warn, crit = settings.replica_lag_warn_s, settings.replica_lag_crit_s
+    known = [r for r in reports if r.get("up") == 1 and r.get("standby") == 1 and not math.isnan(r["seconds"])]
+    worst = max(known, key=lambda r: r["seconds"], default=None)
+    value = worst["seconds"] if worst else None
+    status = grade(value, warn, crit)
+    if not reports:
+        advice = "No process has measured the replica yet (each does every 5 s while it reads from it)."
+    elif any(r.get("up") != 1 for r in reports):
+        status, advice = "critical", ("Replica unreachable: reads go to the primary until it answers again "
+                                      "(retried every few seconds).")
+    elif any(r.get("standby") != 1 for r in reports):
+        status, advice = "critical", ("AQI_DATABASE_READ_URL names a server that is not in recovery: point it at "
+                                      "a streaming standby.")
+    elif value is None:
+        advice = "The standby has replayed no transaction since it started."
+    else:
+        advice = (f"{worst['bytes']:,.0f} bytes of WAL behind the primary."
+                  + (" Look at the standby's I/O and CPU, long queries holding back replay, and the network."
+                     if status != "ok" else ""))
+    return Check("db_replica", "Replica lag", value, "s", status, warn, crit, advice)
+
+
 def breaches(checks: list[Check]) -> list[dict]:
     """Runs of minutes outside the thresholds, per check: when each started, when it ended (None: ongoing)."""
     out = []
@@ -179,6 +205,8 @@ def snapshot(settings: Settings, cache: AppCache, window_s: int = 300, freshness
     (core.feeds.freshness) adds a check per live source."""
     window = METRICS.window(HISTORY_S)
     checks = evaluate(settings, cache, window, window_s) + feed_checks(settings, list(freshness))
+    if settings.database_read_url:
+        checks.append(replica_check(settings, METRICS.sink.gauges("db_replica")))
     timers = window.summary(None, window_s)
     return {
         "window_s": window_s,

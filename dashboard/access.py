@@ -16,7 +16,7 @@ from typing import Any
 
 import dash
 from dash import html
-from flask import Flask, Response, abort, g, has_request_context
+from flask import Flask, Response, abort, g, has_request_context, request
 
 from core.settings import Settings
 from core.users import RANK, allows, required_role
@@ -36,6 +36,7 @@ FLASK_ROUTES = {
     "export.measurements_csv": "access_map",
     "embed.city_view": "access_map",
     "embed.station_view": "access_map",
+    "embed.alerts_form": "access_map",
     "health.healthz": PUBLIC,
     "health.readyz": PUBLIC,
     "monitoring.prometheus_metrics": PUBLIC,  # gated by its own check: internal addresses or the bearer token
@@ -47,6 +48,10 @@ FLASK_ROUTES = {
 # Routes that take a POST without changing the app's data: a user's own session and password.
 SIGN_IN_ENDPOINTS = ("auth.login", "auth.logout", "auth.password")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# The only other state changes open to the public, each validated by its view: asking for alerts (a pending
+# subscription, rate-limited per address) and a subscription's own confirm and unsubscribe links (the token in
+# the URL is the credential).
+PUBLIC_WRITES = ("api.create_subscription", "api.confirm_subscription", "api.unsubscribe", "embed.alerts_form")
 # Anything that changes state needs an admin, whatever the page settings say.
 STATE_CHANGING = "admin"
 MARK = "aqi_access"  # attribute naming the access of a callback (or Flask view) defined outside a page module
@@ -114,7 +119,8 @@ def table(app: dash.Dash) -> dict[str, Entry]:
             owner, kind, access = found
             entries.setdefault(owner, Entry(kind, access))
             owned.setdefault(owner, []).append(key)
-    entries |= {f"api.{r.endpoint}": Entry("route", STATE_CHANGING if r.method != "GET" else r.access)
+    entries |= {f"api.{r.endpoint}": Entry("route", STATE_CHANGING if r.method != "GET"
+                                           and f"api.{r.endpoint}" not in PUBLIC_WRITES else r.access)
                 for r in ROUTES if r.access}
     entries |= {endpoint: Entry("route", PUBLIC) for endpoint in PUBLIC_ENDPOINTS}
     entries |= flask_routes(app)
@@ -142,7 +148,7 @@ def flask_routes(app: dash.Dash) -> dict[str, Entry]:
         access = getattr(view, MARK, None) or FLASK_ROUTES.get(endpoint)
         if access is None:
             continue
-        if methods.get(endpoint, set()) - SAFE_METHODS and endpoint not in SIGN_IN_ENDPOINTS:
+        if methods.get(endpoint, set()) - SAFE_METHODS and endpoint not in (*SIGN_IN_ENDPOINTS, *PUBLIC_WRITES):
             access = STATE_CHANGING
         entries[endpoint] = Entry("route", access)
     return entries
@@ -176,8 +182,12 @@ def init_app(app: dash.Dash) -> None:
                         found = callback_owner(spec["callback"])
                         spec["callback"] = _guarded_callback(spec["callback"], found[2] if found else None)
 
+    def seal_before_dispatch() -> None:
+        if request.path.endswith("_dash-update-component"):  # the one route that runs callbacks
+            seal()
+
     seal()
-    server.before_request(seal)  # after Dash's own first-request set-up, registered in dash.Dash()
+    server.before_request(seal_before_dispatch)  # after Dash's own first-request set-up, registered in dash.Dash()
 
 
 class Callbacks(dict):

@@ -19,6 +19,7 @@ from flask import (
     Response,
     current_app,
     g,
+    has_request_context,
     redirect,
     render_template_string,
     request,
@@ -77,9 +78,17 @@ def _api_user(_request) -> WebUser | None:
     return g.get("api_user")
 
 
+def anonymous() -> bool:
+    """No signed-in session and no API credential: known without asking Flask-Login to load a user."""
+    session.accessed = True  # the answer depends on the cookie all the same (Vary: Cookie)
+    return "_user_id" not in session and g.get("api_user") is None
+
+
 def current_role() -> str | None:
     """The signed-in user's role; None when anonymous or outside a request (Dash building a layout at start)."""
-    return current_user.role if current_user and current_user.is_authenticated else None
+    if not has_request_context() or anonymous():
+        return None
+    return current_user.role if current_user.is_authenticated else None
 
 
 class Attempts:
@@ -138,7 +147,7 @@ def init_app(server: Flask) -> None:
     csrf.init_app(server)
     login_manager.init_app(server)
     login_manager.login_view = "auth.login"
-    server.extensions[ATTEMPTS] = Attempts(server, settings.login_rate_limit, settings.redis_url or "memory://")
+    server.extensions[ATTEMPTS] = Attempts(server, settings.login_rate_limit, settings.limits_storage_uri)
     server.before_request(_guard)
     server.register_blueprint(blueprint)
 
@@ -245,7 +254,7 @@ def _require_password_change() -> Response | None:
     page = safe and request.accept_mimetypes.best == "text/html"  # a navigation, not an asset (*/* too)
     if safe and not page:
         return None  # assets and Dash's layout: the page they belong to redirects
-    if not (current_user.is_authenticated and current_user.must_change_password
+    if anonymous() or not (current_user.is_authenticated and current_user.must_change_password
             and current_user.credential != "token"):
         return None
     if page:

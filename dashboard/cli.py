@@ -2,27 +2,33 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib.util
+import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from core import bootstrap, context, feeds, times, tokens, users
+from core.alerts import operator
+from core.feeds import open_meteo
 from core.context import Context
 from core.db import migrate
 from core.forecast import evaluation, training
 from core.forecast.service import ForecastBatch
 from core.ingest import seed as seeding
 from core.ingest.files import import_file
+from core.jobs import runner
 from core.jobs.celery_app import make_celery
 from core.jobs.registry import configured_feeds, fetch_and_invalidate
-from core.jobs.schedule import FeedFollower
+from core.jobs.schedule import run_scheduled, start_in_process
 from core.settings import ROOT, SettingsError
 from dashboard import create_app
 from dashboard.forecast_figures import reliability_figure
@@ -110,9 +116,7 @@ def run() -> None:
     ctx = app_context()
     settings = ctx.settings
     prepare_and_report(ctx)
-    if configured_feeds(settings):
-        FeedFollower(ctx).start()  # real sources configured: they, not the simulator, bring new hours
-    elif settings.live_simulation:
+    if not configured_feeds(settings) and settings.live_simulation:  # real sources bring their own new hours
         seeding.append_new_hours(ctx, settings.seed_stations, settings.seed)
         seeding.LiveSimulation(ctx, settings.seed_stations, settings.seed).start()
     status = ctx.models.status()
@@ -122,7 +126,9 @@ def run() -> None:
         train_and_report(ctx, settings.forecast_train_days, settings.forecast_epochs)
     if settings.forecast_batch_enabled:
         ForecastBatch(ctx).start()
+    start_in_process(ctx)  # what beat runs in production: feeds, weather, alerts
     app = create_app(ctx=ctx)
+    gc.freeze()  # as gunicorn's workers do: the long-lived start-up objects leave the collector's scans
     if settings.cache_warm_on_start:
         bootstrap.warm_in_background(ctx)
     click.echo(f"Dashboard on http://{settings.host}:{settings.port}/")
@@ -205,12 +211,72 @@ def ingest(follow: bool) -> None:
     seeding.LiveSimulation(ctx, settings.seed_stations, settings.seed).run()
 
 
+@cli.command("alerts")
+@click.option("--deliver-only", is_flag=True, help="only send what is due in the outbox")
+def alerts_command(deliver_only: bool) -> None:
+    """Evaluate the public alert subscriptions against the newest hour and send what is due (the `alerts` job)."""
+    ctx = migrated_context()
+    job = "alert_delivery" if deliver_only else "alerts"
+    run_id = run_scheduled(ctx, job)
+    if run_id is None:
+        raise click.ClickException(f"{job} is already running elsewhere")
+    run = runner.get_run(ctx.engine, run_id)
+    click.echo(f"{job}: {run['status']} {json.dumps(run['summary'], default=str)}")
+
+
+@cli.group("operator-alerts")
+def operator_alerts() -> None:
+    """Operator alerting on the performance checks: evaluate, show the states, silence."""
+
+
+@operator_alerts.command("evaluate")
+def operator_alerts_evaluate() -> None:
+    """One evaluation of every rule and its notifications now (the every-minute `operator_alerts` job)."""
+    ctx = migrated_context()
+    run_id = run_scheduled(ctx, "operator_alerts")
+    if run_id is None:
+        raise click.ClickException("operator_alerts is already running elsewhere")
+    run = runner.get_run(ctx.engine, run_id)
+    click.echo(f"operator_alerts: {run['status']} {json.dumps(run['summary'], default=str)}")
+
+
+@operator_alerts.command("status")
+def operator_alerts_status() -> None:
+    """Each rule's state, silence and acknowledgement, then the latest transitions."""
+    view = operator.read_panel_view(migrated_context())
+    for rule in view["rules"].values():
+        silenced = (f"  silenced until {times.iso(rule['silenced_until']) if rule['silenced_until'] else 'resolved'}"
+                    f" by {rule['silenced_by']}" if rule["silenced"] else "")
+        acked = f"  acknowledged by {rule['acknowledged_by']}" if rule["acknowledged_by"] else ""
+        click.echo(f"{rule['rule']:<24} {rule['state']:<10} {rule['severity'] or '':<8} since "
+                   f"{times.iso(rule['since'])}{silenced}{acked}")
+    for event in view["history"]:
+        click.echo(f"{times.iso(event['at'])} {event['rule']}: {event['from']} -> {event['to']}"
+                   + (f" ({event['notification']}{', silenced' if event['silenced'] else ''})"
+                      if event["notification"] else ""))
+
+
+@operator_alerts.command("silence")
+@click.argument("rule", required=False)
+@click.option("--all", "every_rule", is_flag=True, help="every rule (needs --for 1h or 4h)")
+@click.option("--for", "duration", type=click.Choice(list(operator.SILENCE_CHOICES)), required=True,
+              help="1h, 4h, or until the rule resolves")
+@click.option("--reason", default="", help="why (shown in the history)")
+@click.option("--by", "by", default="cli", help="who silences")
+def operator_alerts_silence(rule: str | None, every_rule: bool, duration: str, reason: str, by: str) -> None:
+    """Mute a rule's notifications (its state still changes), or every rule's with --all."""
+    if every_rule == (rule is not None):
+        raise click.UsageError("name one RULE or give --all")
+    silence_id = operator.silence(migrated_context(), rule, duration, by, reason)
+    click.echo(f"silence {silence_id}: {rule or 'every rule'} for {duration}")
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--city", help="assign new stations to this existing city")
+@click.option("--city", help="assign new stations to this existing city (Open-Meteo CSV: the city whose weather it is)")
 @click.option("--strict", is_flag=True, help="load nothing if any line is rejected")
 def import_command(paths: tuple[str, ...], city: str | None, strict: bool) -> None:
-    """Import OpenAQ archive CSV(.gz) or AirNow hourly .dat files."""
+    """Import OpenAQ archive CSV(.gz), AirNow hourly .dat files or Open-Meteo weather CSV downloads."""
     ctx = migrated_context()
     for path in tqdm(paths, desc="importing", unit="file", disable=len(paths) < 2):
         report_import(path, import_file(ctx.engine, path, city=city, strict=strict))
@@ -332,6 +398,21 @@ def write_figure(figure, stem: Path) -> Path:
     return stem.with_suffix(".html")
 
 
+@cli.command("models")
+def models_list() -> None:
+    """The forecast model versions on disk, newest first: promoted or not, held-out MAE, why one is refused."""
+    from core.forecast import versions
+
+    directory = app_context().models.directory
+    rows = versions.listing(directory)
+    if not rows:
+        click.echo(f"no forecast model in {directory}")
+    for row in rows:
+        mae = ", ".join(f"{t} {v}" for t, v in row["held_out_mae"].items())
+        click.echo(f"{'*' if row['promoted'] else ' '} {row['version']}  trained {row['trained_at'] or '?'}  "
+                   f"held-out MAE {mae or '?'}" + (f"  REFUSED: {row['problem']}" if row["problem"] else ""))
+
+
 # -- users ---------------------------------------------------------------------------------------------------------
 
 @cli.group("users")
@@ -425,14 +506,44 @@ def users_token_revoke(token_id: int) -> None:
 @click.option("--from", "start", type=click.DateTime(ISO_FORMATS), help="first hour, UTC (default: from the cursor)")
 @click.option("--to", "end", type=click.DateTime(ISO_FORMATS), help="last hour, UTC (default: the current hour)")
 def fetch(source: str, start, end) -> None:
-    """Fetch a live source once (or backfill --from/--to) and store what is new or changed."""
+    """Fetch a live source once (or backfill --from/--to) and store what is new or changed.
+
+    open-meteo: every city's weather forecast (and CAMS when enabled); past weather: fetch-weather."""
     ctx = migrated_context()
     started = time.perf_counter()
     try:
         report = fetch_and_invalidate(ctx, source, utc_or_none(start), utc_or_none(end))
     except feeds.FeedError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{source}: {report.start:%Y-%m-%d %H:00} … {report.end:%Y-%m-%d %H:00} UTC, {report.requests} "
+    report_fetch(report, started)
+
+
+@cli.command("fetch-weather")
+@click.option("--from", "start", type=click.DateTime(ISO_FORMATS), required=True, help="first hour, UTC")
+@click.option("--to", "end", type=click.DateTime(ISO_FORMATS), required=True, help="last hour, UTC")
+@click.option("--archive", is_flag=True, help="from the historical archive API (training, backfill); default: "
+                                               "the forecast API, which reaches 92 days back and the next hours")
+def fetch_weather(start, end, archive: bool) -> None:
+    """Fetch every city's hourly weather from Open-Meteo for --from … --to (observed hours are kept)."""
+    start, end, now = times.utc(start), times.utc(end), datetime.now(timezone.utc)
+    if end < start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    if not archive and start < now - timedelta(days=open_meteo.MAX_PAST_DAYS):
+        raise click.BadParameter(f"the forecast API reaches {open_meteo.MAX_PAST_DAYS} days back: add --archive",
+                                 param_hint="--from")
+    ctx = migrated_context()
+    started = time.perf_counter()
+    try:
+        report = (open_meteo.backfill_archive(ctx.engine, ctx.settings, start, end, now) if archive
+                  else feeds.fetch(ctx.engine, ctx.settings, open_meteo.SOURCE, start, end, now))
+    except feeds.FeedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report_fetch(report, started)
+
+
+def report_fetch(report: feeds.FetchReport, started: float) -> None:
+    """A feed run's counts on one line, then what it skipped and its errors (exit 1 when there were any)."""
+    click.echo(f"{report.source}: {report.start:%Y-%m-%d %H:00} … {report.end:%Y-%m-%d %H:00} UTC, {report.requests} "
                f"requests, {report.rows:,} values new or changed over {report.hours} hours, {report.stations_new} "
                f"new stations, newest hour {report.newest_hour or '—'} ({time.perf_counter() - started:.1f} s)")
     for reason, count in report.skipped.items():

@@ -10,16 +10,23 @@ import math
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
+from urllib.parse import urlencode, urlsplit
 
+from flask import Blueprint, Flask, Response, g, jsonify, render_template, request
+from pydantic import ValidationError
+
+from core.alerts.subscriptions import FORECAST_STANDARDS
 from core.aqi.categories import band_positions
 from core.aqi.engine import categories, category_info
-from core.catalog import UnknownCity
+from core.catalog import UnknownCity, cities, stations
 from core.forecast import service
 from core.parameters import POLLUTANTS
 from core.rankings import city_index
 from core.snapshots import current, marker_value
 from dashboard import context
+from dashboard.api import alerts
+from dashboard.api.alerts import SubscriptionRequest
+from dashboard.api.errors import APIError
 from dashboard.figures import LABELS, STANDARDS, text_color
 
 log = logging.getLogger(__name__)
@@ -32,17 +39,32 @@ TEXT = {
     "en": {"aqi": "AQI", "level": "Level", "updated": "Updated", "forecast": "Next three days",
            "forecast_unavailable": "Forecast unavailable", "no_index": "No current index",
            "stations": "stations", "monitor": "reference monitor", "sensor": "low-cost sensor (PM2.5 EPA-corrected)",
-           "source": "Full map", "error": "This view cannot be shown"},
+           "source": "Full map", "error": "This view cannot be shown", "alerts": "Get alerts",
+           "email": "E-mail address", "threshold": "Tell me when the air is", "when": "Based on",
+           "kind_forecast": "tomorrow's forecast (each morning)", "kind_observed": "current readings (NowCast)",
+           "subscribe": "Send me alerts", "opt_in": "We e-mail you a link to confirm; every alert has an "
+           "unsubscribe link.", "sent": "Check your inbox: confirm with the link we sent to {email}.",
+           "or_worse": "or worse"},
     "es": {"aqi": "ICA", "level": "Nivel", "updated": "Actualizado", "forecast": "Próximos tres días",
            "forecast_unavailable": "Pronóstico no disponible", "no_index": "Sin índice actual",
            "stations": "estaciones", "monitor": "monitor de referencia",
            "sensor": "sensor de bajo coste (PM2.5 corregido EPA)", "source": "Mapa completo",
-           "error": "Esta vista no se puede mostrar"},
+           "error": "Esta vista no se puede mostrar", "alerts": "Recibir alertas",
+           "email": "Correo electrónico", "threshold": "Avísame cuando el aire esté", "when": "Según",
+           "kind_forecast": "el pronóstico de mañana (cada mañana)", "kind_observed": "las lecturas actuales (NowCast)",
+           "subscribe": "Enviarme alertas", "opt_in": "Le enviamos un enlace para confirmar; cada alerta incluye "
+           "un enlace para darse de baja.", "sent": "Revise su correo: confirme con el enlace enviado a {email}.",
+           "or_worse": "o peor"},
     "fr": {"aqi": "IQA", "level": "Niveau", "updated": "Mis à jour", "forecast": "Trois prochains jours",
            "forecast_unavailable": "Prévision indisponible", "no_index": "Pas d'indice actuel",
            "stations": "stations", "monitor": "station de référence",
            "sensor": "capteur bas coût (PM2.5 corrigé EPA)", "source": "Carte complète",
-           "error": "Cette vue ne peut pas être affichée"},
+           "error": "Cette vue ne peut pas être affichée", "alerts": "Recevoir des alertes",
+           "email": "Adresse e-mail", "threshold": "Prévenez-moi quand l'air est", "when": "Selon",
+           "kind_forecast": "la prévision de demain (chaque matin)", "kind_observed": "les mesures actuelles (NowCast)",
+           "subscribe": "M'envoyer des alertes", "opt_in": "Nous vous envoyons un lien de confirmation ; chaque "
+           "alerte contient un lien de désinscription.", "sent": "Consultez vos e-mails : confirmez avec le lien "
+           "envoyé à {email}.", "or_worse": "ou pire"},
 }
 
 
@@ -67,10 +89,14 @@ def _nonce() -> None:
 @blueprint.after_request
 def _frame_policy(response: Response) -> Response:
     # Our own full policy: framing only by the configured origins; scripts only our nonce'd inline one.
-    origins = context.settings().embed_allowed_origins
+    settings = context.settings()
+    forms = "'self'" if request.endpoint == "embed.alerts_form" else "'none'"  # the opt-in form posts to itself
     response.headers["Content-Security-Policy"] = (
         f"default-src 'none'; script-src 'nonce-{g.get('embed_nonce', 'none')}'; style-src 'unsafe-inline'; "
-        f"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {origins}")
+        f"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action {forms}; "
+        f"frame-ancestors {settings.embed_allowed_origins}")
+    if settings.alert_embed_origins:  # the "Get alerts" link depends on the framing page
+        response.vary.add("Referer")
     response.headers.pop("X-Frame-Options", None)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers.setdefault("Cache-Control", "public, max-age=60")
@@ -103,7 +129,79 @@ def _respond(kind: str, key: str):
                                nonce=g.embed_nonce), exc.status
     if request.args.get("format") == "json":
         return jsonify(view)
-    return render_template("embed/view.html", view=view, text=TEXT[options["lang"]], nonce=g.embed_nonce, **options)
+    return render_template("embed/view.html", view=view, text=TEXT[options["lang"]], nonce=g.embed_nonce,
+                           alerts_link=alerts_link(kind, key, options), **options)
+
+
+def alerts_link(kind: str, key: str, options: dict) -> str | None:
+    """The opt-in form's address when the framing page's origin (from Referer) is in settings.alert_embed_origins."""
+    settings = context.settings()
+    referrer = urlsplit(request.referrer or "")
+    origin = f"{referrer.scheme}://{referrer.netloc}".lower()
+    if not settings.alerts_enabled or origin not in settings.alert_embed_origins.lower().split():
+        return None
+    place = {"city": key} if kind == "city" else {"station": key}
+    return "/embed/alerts?" + urlencode({**place, "standard": options["standard"], "lang": options["lang"],
+                                         "theme": options["theme"]})
+
+
+@blueprint.route("/alerts", methods=["GET", "POST"])
+def alerts_form():
+    """The opt-in form (GET) and its submission (POST): a pending e-mail subscription, confirmed by its link."""
+    source = request.form if request.method == "POST" else request.args
+    lang = source.get("lang") if source.get("lang") in TEXT else "en"
+    theme = source.get("theme") if source.get("theme") in THEMES else "light"
+    text = TEXT[lang]
+    standard = source.get("standard", context.settings().default_standard)
+    place_field = "station" if source.get("station") else "city"
+    place_value = source.get(place_field, "")
+    try:
+        if not context.settings().alerts_enabled:
+            raise EmbedError("Alerts are not enabled on this server.", 404)
+        if standard not in STANDARDS:
+            raise EmbedError(f"Unknown standard {standard!r}. Use one of: {', '.join(STANDARDS)}.")
+        place_name = _alert_place(place_field, place_value)
+    except EmbedError as exc:
+        return render_template("embed/error.html", message=str(exc), text=text, theme=theme, lang=lang,
+                               nonce=g.embed_nonce), exc.status
+    names = [c["name"] for c in categories(standard)][1:]
+    page = {"text": text, "lang": lang, "theme": theme, "nonce": g.embed_nonce, "standard": standard,
+            "place_field": place_field, "place_value": place_value, "place_name": place_name,
+            "categories": names, "forecast_allowed": standard in FORECAST_STANDARDS, "message": None,
+            "failed": False, "done": False, "email": source.get("email", ""),
+            "category": source.get("category", names[1] if len(names) > 1 else names[0]),
+            "kind": source.get("kind", "forecast")}
+    if request.method == "GET":
+        return render_template("embed/alerts_form.html", **page)
+    status = 202
+    try:
+        body = SubscriptionRequest(email=source.get("email", ""), standard=standard, kind=source.get("kind", ""),
+                                   category=source.get("category", ""), **{
+                                       "city" if place_field == "city" else "station_id": place_value})
+        alerts.create(body)
+        page.update(done=True, message=text["sent"].format(email=body.email))
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        status, page["failed"] = 400, True
+        page["message"] = f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+    except APIError as exc:
+        status, page["failed"], page["message"] = exc.status, True, exc.message
+    response = Response(render_template("embed/alerts_form.html", **page), status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _alert_place(field: str, value: str) -> str:
+    """The display name of the form's city or station; EmbedError (404) when there is none."""
+    ctx = context.current()
+    if field == "station":
+        station = next((s for s in stations(ctx) if value.isdigit() and s["id"] == int(value)), None)
+        if station is None:
+            raise EmbedError(f"No station with id {value!r}.", 404)
+        return f"{station['name']}, {station['city']}"
+    if all(c["name"] != value for c in cities(ctx)):
+        raise EmbedError(f"No city named {value!r}.", 404)
+    return value
 
 
 def parse_options(args) -> dict:

@@ -52,7 +52,7 @@ def measurements_csv() -> Response:
             raise export.ExportError(f"station must be a number, not {station!r}")
         end = parse_time(request.args.get("end"), "end")
         if end is None:
-            with context.current().session() as session:
+            with context.current().read_session() as session:  # the export itself reads the replica
                 latest = queries.latest_hour(session) or now()
             end = latest + timedelta(hours=1)
         start = parse_time(request.args.get("start"), "start") or end - timedelta(hours=72)

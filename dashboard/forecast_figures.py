@@ -10,13 +10,15 @@ BAND_OPACITY = 0.18
 
 
 def forecast_figure(observed: pd.DataFrame, forecast: dict | None, bands: list[dict], timezone: str,
-                    label: str, unit: str) -> go.Figure:
-    """Observed (ts, value) and forecast p50 with its p10–p90 band, over light US EPA category bands."""
+                    label: str, unit: str, cams: list[dict] = ()) -> go.Figure:
+    """Observed (ts, value) and forecast p50 with its p10–p90 band, over light US EPA category bands; CAMS's
+    published values [{time, value}] as a line of their own when there are any."""
     tz = ZoneInfo(timezone)
     fig = go.Figure()
     values = list(observed["value"]) if not observed.empty else []
     if forecast and forecast["data"]:
         values += [d["p90"] for d in forecast["data"]]
+    values += [c["value"] for c in cams]
     top = max(values + [1.0]) * 1.1
     for band in bands:
         if band["low"] >= top:
@@ -41,6 +43,10 @@ def forecast_figure(observed: pd.DataFrame, forecast: dict | None, bands: list[d
                                  hovertemplate="%{y:.1f} (p10 %{customdata[0]:.1f} – p90 %{customdata[1]:.1f})"
                                                "<br>AQI %{customdata[2]}<extra>forecast</extra>"))
         fig.add_vline(x=forecast["issued_at"].astimezone(tz), line={"color": "#888", "dash": "dash", "width": 1})
+    if cams:
+        fig.add_trace(go.Scatter(x=[c["time"].astimezone(tz) for c in cams], y=[c["value"] for c in cams],
+                                 name="CAMS as published", mode="lines", line={"color": "#8c564b", "width": 1.4},
+                                 hovertemplate="%{y:.1f}<extra>CAMS</extra>"))
     fig.update_layout(margin={"l": 50, "r": 10, "t": 10, "b": 40}, height=380, template="plotly_white",
                       yaxis={"title": f"{label} ({unit})", "range": [0, top]},
                       xaxis={"title": f"Local time ({timezone})"},

@@ -57,3 +57,29 @@ class Calc:
     STANDARD, POLLUTANT, UNIT = "calc-standard", "calc-pollutant", "calc-unit"
     CONCENTRATION, RESULT, VALUE, ERROR = "calc-concentration", "calc-result", "calc-aqi-value", "calc-error"
     AQI, RANGE, RANGE_TEXT, CATEGORY_RANGE = "calc-aqi", "calc-range", "calc-range-text", "calc-category-range"
+
+
+class AdminModel:
+    """The admin page's forecast model section: which version serves, every version on disk."""
+    STATUS, VERSIONS, VERSIONS_TABLE, POLL = (
+        "admin-model-status", "admin-model-versions", "admin-model-versions-table", "admin-model-poll")
+
+
+class PerfAlert:
+    """The operator panel's alerting: each tile's rule state and buttons, the action notice, the history."""
+    STATE, SILENCE, ACK = "perf-alert-state", "perf-alert-silence", "perf-alert-ack"
+    NOTICE, HISTORY, HISTORY_TABLE = "perf-alert-notice", "perf-alert-history", "perf-alert-history-table"
+
+    @staticmethod
+    def state(check) -> dict:
+        """A tile's rule state line; `check` is its key, or ALL in a callback."""
+        return {"type": PerfAlert.STATE, "check": check}
+
+    @staticmethod
+    def silence(check, duration) -> dict:
+        """A tile's Silence button for `duration` (core.alerts.operator.SILENCE_CHOICES), or ALL."""
+        return {"type": PerfAlert.SILENCE, "check": check, "duration": duration}
+
+    @staticmethod
+    def ack(check) -> dict:
+        return {"type": PerfAlert.ACK, "check": check}

@@ -20,6 +20,8 @@ from core.settings import load_settings
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# A streaming standby of TEST_DATABASE_URL's server (`make test-replica`): lag-tolerant reads then go there.
+TEST_DATABASE_READ_URL = os.environ.get("TEST_DATABASE_READ_URL", "")
 # A fixed "now" keeps every seeded test deterministic.
 SEED_END = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 SEED_DAYS = 4
@@ -59,7 +61,10 @@ def settings_for_tests(**overrides):
 @pytest.fixture(scope="session")
 def pg_settings(pg_url, tmp_path_factory):
     # Tests never see a developer's var/models: without a model unless a test trains or points at one.
-    return settings_for_tests(database_url=pg_url, forecast_model_dir=str(tmp_path_factory.mktemp("models")))
+    read_url = (make_url(TEST_DATABASE_READ_URL).set(database=make_url(pg_url).database)
+                .render_as_string(hide_password=False) if TEST_DATABASE_READ_URL else "")
+    return settings_for_tests(database_url=pg_url, database_read_url=read_url,
+                              forecast_model_dir=str(tmp_path_factory.mktemp("models")))
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +88,8 @@ def pg_context(pg_settings, pg_engine):
     sink = METRICS.sink
 
     def build(**overrides) -> context.Context:
-        base = {"database_url": pg_settings.database_url, "forecast_model_dir": pg_settings.forecast_model_dir}
+        base = {"database_url": pg_settings.database_url, "database_read_url": pg_settings.database_read_url,
+                "forecast_model_dir": pg_settings.forecast_model_dir}
         return context.build(settings_for_tests(**{**base, **overrides}), engine=pg_engine)
 
     yield build
@@ -178,4 +184,41 @@ def private_redis():
     server.start()
     yield server
     if server.proc.poll() is None:
+        server.stop()
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on its own port, keeping what it receives; stop() and start() again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.received: list = []  # email.message.EmailMessage, in arrival order
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.received.append(message)
+        return "250 OK"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture()
+def smtp_server():
+    """A running SMTP server of this test's own (`.url` for settings.smtp_url, `.received` messages)."""
+    server = SMTPServer()
+    server.start()
+    yield server
+    if server.controller.loop.is_running():
         server.stop()

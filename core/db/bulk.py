@@ -43,10 +43,10 @@ def upsert_measurements(conn: Connection, frame: pd.DataFrame) -> int:
 
 @timed("db", "upsert_weather")
 def upsert_weather(conn: Connection, frame: pd.DataFrame) -> int:
-    """Insert or update hourly weather rows per city."""
+    """Insert or update hourly weather rows per city, as observed (it replaces a forecast of the same hour)."""
     if frame.empty:
         return 0
-    frame = frame[WEATHER_COLUMNS]
+    frame = frame[WEATHER_COLUMNS].assign(source="observed")
     if conn.dialect.name == "postgresql":
         return _pg_copy_upsert(conn, "weather", frame, ["city_id", "ts"])
     return _sqlite_upsert(conn, "weather", frame, ["city_id", "ts"])

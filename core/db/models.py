@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -81,6 +82,8 @@ class Weather(Base):
     wind_dir_deg: Mapped[float | None] = mapped_column(Float)
     pressure_hpa: Mapped[float | None] = mapped_column(Float)
     precipitation_mm: Mapped[float | None] = mapped_column(Float)
+    # observed (the simulator, sites' instruments) > archive (Open-Meteo reanalysis) > forecast (Open-Meteo).
+    source: Mapped[str] = mapped_column(String(8), server_default="observed")
 
 
 class Forecast(Base):
@@ -184,3 +187,193 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertSubscription(Base):
+    """A public alert subscription (e-mail or webhook) for a station or a city, with its observed-episode state."""
+
+    __tablename__ = "alert_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    target: Mapped[str] = mapped_column(String(320))  # the address or the https URL
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    standard: Mapped[str] = mapped_column(String(16))
+    category: Mapped[int] = mapped_column(SmallInteger)  # threshold: the position of the category in the standard
+    kind: Mapped[str] = mapped_column(String(16))  # observed | forecast
+    status: Mapped[str] = mapped_column(String(16))  # pending | active | paused | unsubscribed
+    token: Mapped[str] = mapped_column(String(64), unique=True)  # confirm, unsubscribe and feed links
+    secret: Mapped[str | None] = mapped_column(String(64))  # webhook HMAC key
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Observed alerts: the hour that last changed this state (an older hour never changes it again), the
+    # episode under way (NULL: none), the newest episode's start, hours below the threshold since.
+    changed_hour: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    episode_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_episode: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    below_hours: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    transition: Mapped[str | None] = mapped_column(String(16))  # alert | clear | NULL: what changed_hour did
+    last_index: Mapped[float | None] = mapped_column(Float)
+    last_category: Mapped[int | None] = mapped_column(SmallInteger)
+
+    __table_args__ = (
+        CheckConstraint("(city_id IS NULL) <> (station_id IS NULL)", name="ck_alert_subscriptions_place"),
+        Index("ix_alert_subscriptions_station", "station_id", "standard"),
+        Index("ix_alert_subscriptions_city", "city_id", "standard"),
+    )
+
+
+class AlertEvent(Base):
+    """One alert a subscription earned: the unique (subscription, episode, kind) row is what makes it once."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("alert_subscriptions.id", ondelete="CASCADE"))
+    # The observed episode's start hour, or the local day a forecast is about (its date at 00:00 UTC).
+    episode: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))  # alert | clear | forecast
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)  # the hour evaluated
+    category: Mapped[int] = mapped_column(SmallInteger)
+    value: Mapped[float | None] = mapped_column(Float)  # NowCast AQI, or the forecast's daily AQI
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "episode", "kind", name="uq_alert_events_once"),
+        Index("ix_alert_events_hour", "hour"),
+    )
+
+
+class AlertEvaluation(Base):
+    """An (hour, kind) evaluation taken by one worker: the row is the lock that makes the others skip it."""
+
+    __tablename__ = "alert_evaluations"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # observed | forecast
+
+
+class AlertCondition(Base):
+    """A place's category in an evaluated hour (observed NowCast, or tomorrow's forecast), written before the
+    set-based update of the subscriptions that watch it; every worker writes the same rows."""
+
+    __tablename__ = "alert_conditions"
+
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # observed | forecast
+    place: Mapped[str] = mapped_column(String(8), primary_key=True)  # station | city
+    place_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    standard: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[int] = mapped_column(SmallInteger)
+    value: Mapped[float | None] = mapped_column(Float)
+    episode: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # forecast: the day it is about
+
+
+class OutboxMessage(Base):
+    """A message waiting to go out (or gone): claimed by one deliverer at a time, retried, dead-lettered."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    target: Mapped[str] = mapped_column(String(2048))
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | failed | dead | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a deliverer's lease
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_alert_outbox_due", "state", "due_at"),)
+
+
+class DeliveryAttempt(Base):
+    """Every send of an outbox message, successful or not."""
+
+    __tablename__ = "alert_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("alert_outbox.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OperatorAlertRule(Base):
+    """An operator alert rule (one per performance check): its Grafana-style state and current episode."""
+
+    __tablename__ = "operator_alert_rules"
+
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)  # the check's key (api_p95, feed:openaq…)
+    state: Mapped[str] = mapped_column(String(12))  # normal | pending | firing | recovering
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # when it entered `state`
+    severity: Mapped[str | None] = mapped_column(String(8))  # warning | critical while not normal
+    value: Mapped[float | None] = mapped_column(Float)  # the check's figure at the last evaluation
+    episode: Mapped[int] = mapped_column(Integer, default=0)  # firing episodes so far: the current or last one
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # the episode's start
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # its last notification
+    evaluated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OperatorAlertSilence(Base):
+    """Notifications of one rule (or all: rule NULL) muted until a time, or until the rule resolves."""
+
+    __tablename__ = "operator_alert_silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # NULL: until the rule resolves
+    created_by: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # lifted, or the rule resolved
+
+    __table_args__ = (Index("ix_operator_alert_silences_open", "ended_at", "until"),)
+
+
+class OperatorAlertAck(Base):
+    """Someone took a firing episode in hand: no reminders for it until it resolves."""
+
+    __tablename__ = "operator_alert_acks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    episode: Mapped[int] = mapped_column(Integer)
+    acknowledged_by: Mapped[str] = mapped_column(String(80))
+    acknowledged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("rule", "episode", name="uq_operator_alert_acks_episode"),)
+
+
+class OperatorAlertEvent(Base):
+    """The history: each state transition of a rule, and each notification (sent, or held by a silence)."""
+
+    __tablename__ = "operator_alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    from_state: Mapped[str] = mapped_column(String(12))
+    to_state: Mapped[str] = mapped_column(String(12))
+    severity: Mapped[str | None] = mapped_column(String(8))
+    value: Mapped[float | None] = mapped_column(Float)
+    episode: Mapped[int] = mapped_column(Integer)
+    notification: Mapped[str | None] = mapped_column(String(12))  # firing | escalated | reminder | resolved
+    silenced: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CamsForecast(Base):
+    """CAMS air-quality forecast per city, parameter and UTC hour as Open-Meteo published it (storage units)."""
+
+    __tablename__ = "cams_forecasts"
+
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), primary_key=True)
+    parameter: Mapped[str] = mapped_column(String(8), primary_key=True)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(8))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

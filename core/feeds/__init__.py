@@ -1,4 +1,5 @@
-"""Live feeds: AirNow files, the AirNow API and OpenAQ v3, each with a cursor, idempotent upserts and retries.
+"""Live feeds: AirNow files, the AirNow API, OpenAQ v3 and Open-Meteo (weather, CAMS), each with a cursor,
+idempotent upserts and retries.
 
 `fetch(engine, settings, source, start, end, now)` runs one source once; `freshness(engine)` says how each is doing.
 """
@@ -8,15 +9,17 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 
-from core.feeds import airnow_api, airnow_files, openaq_api
+from core.feeds import airnow_api, airnow_files, open_meteo, openaq_api
 from core.feeds.common import FetchReport, hour_floor
 from core.feeds.cursor import all_cursors, newest_hour, record_run
 from core.feeds.http import FeedError
 from core.settings import Settings
 
-SOURCES = {airnow_files.SOURCE: airnow_files.run, airnow_api.SOURCE: airnow_api.run, openaq_api.SOURCE: openaq_api.run}
+SOURCES = {airnow_files.SOURCE: airnow_files.run, airnow_api.SOURCE: airnow_api.run, openaq_api.SOURCE: openaq_api.run,
+           open_meteo.SOURCE: open_meteo.run_forecast}
 # AirNow rewrites hours for about two days; the API sources are re-read a few hours back for late values.
-REVISION_HOURS = {airnow_files.SOURCE: None, airnow_api.SOURCE: 3, openaq_api.SOURCE: 3}
+# Open-Meteo's forecast re-reads the last day (its model's recent past).
+REVISION_HOURS = {airnow_files.SOURCE: None, airnow_api.SOURCE: 3, openaq_api.SOURCE: 3, open_meteo.SOURCE: 24}
 
 __all__ = ["SOURCES", "FeedError", "FetchReport", "fetch", "freshness"]
 

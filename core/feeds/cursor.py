@@ -18,6 +18,7 @@ def newest_hour(conn: Connection, source: str) -> datetime | None:
 def record_run(engine: Engine, source: str, *, at: datetime, newest: datetime | None, rows: int,
                error: str | None) -> None:
     """Advance the cursor (never backwards) and note the run: rows written, error, consecutive failures."""
+    error = error[:1000] if error else None
     with engine.begin() as conn:
         row = conn.execute(select(FeedCursor.__table__).where(FeedCursor.source == source)).one_or_none()
         if row is None:
@@ -26,7 +27,7 @@ def record_run(engine: Engine, source: str, *, at: datetime, newest: datetime | 
                                                          "failures": 1 if error else 0})
             return
         previous = utc(row.newest_hour) if row.newest_hour is not None else None
-        values = {"last_run_at": at, "last_rows": rows, "last_error": error[:1000] if error else None,
+        values = {"last_run_at": at, "last_rows": rows, "last_error": error,
                   "failures": row.failures + 1 if error else 0}
         if newest is not None and (previous is None or newest > previous):
             values["newest_hour"] = newest

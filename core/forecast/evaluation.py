@@ -18,6 +18,10 @@ BASELINES: dict[str, str] = {
     "mean_24h": "Mean of the last 24 h",
     "climatology": "28-day same-hour mean",
 }
+# Scored where its rows exist, on those samples only (the four above keep their results); never the "best".
+# The stored CAMS value of an hour is the newest run published before it, so at long horizons the
+# comparison flatters CAMS.
+CAMS_LABEL = "CAMS as published"  # out["cams"]
 
 
 class Baselines:
@@ -50,13 +54,15 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 
 
 def score(quantiles: np.ndarray, values: np.ndarray, t: np.ndarray, s: np.ndarray,
-          horizons: tuple[int, ...] = REPORT_HORIZONS) -> dict:
+          horizons: tuple[int, ...] = REPORT_HORIZONS, cams: dict[str, np.ndarray] | None = None) -> dict:
     """Skill of quantile forecasts (N, P, HORIZON, 3), concentrations, issued at hours t for stations s, against
     the raw history values (T, S, F), at `horizons`.
 
     Per target: MAE and pinball of the model (p50 / its quantiles) and of every baseline, p10–p90 coverage,
     the share of outcomes below each quantile (reliability), and the best baseline by MAE per horizon. Only
-    (sample, horizon) pairs where the outcome and every forecast exist are compared.
+    (sample, horizon) pairs where the outcome and every forecast exist are compared. With `cams` (target →
+    (T, S) CAMS values, NaN where none, e.g. core.weather.cams_series) also out["cams"][target]: CAMS's and
+    the model's MAE on the pairs that also have a CAMS value, and how many there were.
     """
     out: dict = {"held_out_samples": int(len(t)), "horizons": list(horizons), "quantiles": list(QUANTILES),
                  "mae": {}, "pinball": {}, "coverage": {}, "reliability": {}, "best_baseline": {}}
@@ -92,10 +98,29 @@ def score(quantiles: np.ndarray, values: np.ndarray, t: np.ndarray, s: np.ndarra
         best = _best(mae, horizons)
         out["mae"][parameter], out["pinball"][parameter], out["coverage"][parameter] = mae, loss, coverage
         out["reliability"][parameter] = {"observed": below, "samples": compared}
+        if cams is not None and parameter in cams:
+            out.setdefault("cams", {})[parameter] = _cams_skill(quantiles[:, pi], series, cams[parameter], t, s,
+                                                                horizons, baselines)
         out["best_baseline"][parameter] = best
         verdicts += [w for w in best["model_wins"] if w is not None]
     # Over every target and horizon that could be scored (a city without ozone monitors has no O3 verdict).
     out["beats_best_baseline"] = bool(verdicts) and all(verdicts)
+    return out
+
+
+def _cams_skill(quantiles: np.ndarray, series: np.ndarray, cams: np.ndarray, t: np.ndarray, s: np.ndarray,
+                horizons: tuple[int, ...], baselines: Baselines) -> dict:
+    """CAMS against the model per horizon on the samples every other forecast is scored on, where CAMS has a value."""
+    out = {"mae": [], "model_mae": [], "pinball": [], "samples": []}
+    for h in horizons:
+        truth, model, guess = series[t + h, s], quantiles[:, h - 1, :], cams[t + h, s]
+        ok = np.isfinite(truth) & np.isfinite(model).all(axis=1) & np.isfinite(guess)
+        ok &= np.all([np.isfinite(g) for g in baselines.at(t, s, h).values()], axis=0)
+        out["samples"].append(int(ok.sum()))
+        scored = ok.any()
+        out["mae"].append(_round(np.mean(np.abs(guess[ok] - truth[ok]))) if scored else None)
+        out["model_mae"].append(_round(np.mean(np.abs(model[ok, 1] - truth[ok]))) if scored else None)
+        out["pinball"].append(_round(pinball(truth[ok], guess[ok])) if scored else None)
     return out
 
 
@@ -142,4 +167,9 @@ def skill_text(metrics: dict, parameter: str) -> list[str]:
         lines.append(f"{h:>4} " + " ".join(f"{'—' if c is None else f'{c:.2f}':>12}" for c in cells)
                      + f" {'—' if loss is None else f'{loss:.2f}':>8} {'—' if coverage is None else f'{coverage:.0%}':>8}"
                      + f"  {verdict}")
+    cams = metrics.get("cams", {}).get(parameter)
+    if cams and any(n for n in cams["samples"]):
+        lines.append(f"{CAMS_LABEL} on the samples it covers (CAMS MAE / model MAE / samples): " + ", ".join(
+            f"{h} h {'—' if c is None else f'{c:.2f}'} / {'—' if m is None else f'{m:.2f}'} / {n}"
+            for h, c, m, n in zip(metrics["horizons"], cams["mae"], cams["model_mae"], cams["samples"])))
     return lines

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -16,11 +17,10 @@ import tensorflow as tf  # noqa: E402
 
 from core.forecast.features import (  # noqa: E402
     CLIMATOLOGY_INDEX, HORIZON, LOOKBACK, N_FEATURES, N_FUTURE, STATION_BUCKETS, TARGET_INDEX, TARGETS)
+from core.forecast.versions import IncompatibleModel, card_path, check_card, weights_path  # noqa: E402
 
 QUANTILES = (0.1, 0.5, 0.9)
 DEFAULT_ARCH = {"hidden": 128, "embedding": 8}
-# The card's "format": bumped whenever inputs, outputs or layers change, so an older file is refused by name.
-FORMAT = 2
 
 
 class Anchors(keras.layers.Layer):
@@ -65,20 +65,25 @@ CALIBRATED_LAYERS = ("anchors", "quantile_head")  # refit on a validation slice 
 class QuantileHead(keras.layers.Layer):
     """p10 ≤ p50 ≤ p90 by construction: p50 = anchor + gate·delta, the outer quantiles = p50 ∓ scale·softplus(·).
 
-    gate and the two scales are per target and horizon; training.calibrate fits them (with the anchor blend)
-    on hours the network did not train on, so where the network's corrections do not generalise (long
-    horizons) the gate shrinks them toward the anchor.
+    delta is the past-only network's output plus, when a weather forecast is shown (the flag channel), the
+    weather branch's correction times weather_gate. gate, weather_gate and the two scales are per target and
+    horizon; training.calibrate fits them (with the anchor blend) on hours the network did not train on, so
+    where a correction does not generalise (the network's at long horizons, the weather's at short ones) its
+    gate shrinks it: with a weather forecast the model falls back to its past-only forecast, never below it.
     """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         shape = (len(TARGETS), HORIZON)
         self.gate = self.add_weight(shape=shape, initializer="ones", name="gate")
+        self.weather_gate = self.add_weight(shape=shape, initializer="ones", name="weather_gate")
         unit = float(np.log(np.expm1(1.0)))  # softplus(unit) == 1
         self.spread = self.add_weight(shape=(*shape, 2), initializer=keras.initializers.Constant(unit),
                                       name="spread")
 
-    def call(self, raw, anchor):
+    def call(self, raw, weather, future, anchor):
+        shown = tf.cast(future[:, 0, -1] > 0, raw.dtype)[:, None, None, None]
+        raw = raw + shown * self.weather_gate[None, :, :, None] * weather
         median = anchor + self.gate[None] * raw[..., 1]
         spread = tf.nn.softplus(self.spread)[None]
         low = median - spread[..., 0] * tf.nn.softplus(raw[..., 0])
@@ -88,21 +93,31 @@ class QuantileHead(keras.layers.Layer):
 
 def build_model(hidden: int = 128, embedding: int = 8, dtype_policy: str = "float32") -> keras.Model:
     """Inputs (B, LOOKBACK, F) standardised history, (B, HORIZON, N_FUTURE) weather forecast (zeros and flag 0
-    when there is none) and (B,) station buckets → (B, P, HORIZON, 3)."""
+    when there is none) and (B,) station buckets → (B, P, HORIZON, 3).
+
+    The past-only network reads the history and the station; a weather branch reads the forecast hours (and
+    the network's features) and adds a correction only to samples shown a weather forecast.
+    """
     policy = keras.mixed_precision.DTypePolicy(dtype_policy)
     history = keras.Input((LOOKBACK, N_FEATURES), name="history")
     future = keras.Input((HORIZON, N_FUTURE), name="future_weather")
     station = keras.Input((), dtype="int32", name="station")
     emb = keras.layers.Embedding(STATION_BUCKETS, embedding, name="station_embedding", dtype=policy)(station)
-    h = keras.layers.Concatenate()([keras.layers.Flatten()(history), keras.layers.Flatten()(future), emb])
+    h = keras.layers.Concatenate()([keras.layers.Flatten()(history), emb])
     h = keras.layers.Dense(hidden, activation="relu", name="dense_1", dtype=policy)(h)
     h = keras.layers.Dropout(0.3)(h)
     h = keras.layers.Dense(hidden, activation="relu", name="dense_2", dtype=policy)(h)
+    w = keras.layers.Concatenate()([keras.layers.Flatten()(future), h])
+    w = keras.layers.Dense(hidden, activation="relu", name="weather_dense", dtype=policy)(w)
+    w = keras.layers.Dropout(0.3)(w)
     # Zero-initialised: training starts from the anchors (and a fixed interval) and learns corrections.
-    raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name="quantiles", dtype="float32",
-                             kernel_initializer="zeros")(h)
-    raw = keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw)
-    out = QuantileHead(dtype="float32", name="quantile_head")(raw, Anchors(dtype="float32", name="anchors")(history))
+    outputs = []
+    for name, features in (("quantiles", h), ("weather_quantiles", w)):
+        raw = keras.layers.Dense(len(TARGETS) * HORIZON * 3, name=name, dtype="float32",
+                                 kernel_initializer="zeros")(features)
+        outputs.append(keras.layers.Reshape((len(TARGETS), HORIZON, 3))(raw))
+    anchor = Anchors(dtype="float32", name="anchors")(history)
+    out = QuantileHead(dtype="float32", name="quantile_head")(*outputs, future, anchor)
     return keras.Model([history, future, station], out, name="aqi_forecaster")
 
 
@@ -124,15 +139,7 @@ def pinball_loss(y_true, y_pred, quantiles=QUANTILES, horizon_weights=None):
     return tf.reduce_sum(loss * weights) / tf.maximum(tf.reduce_sum(weights) * len(quantiles), 1.0)
 
 
-# -- files -----------------------------------------------------------------------------------------------
-def weights_path(directory: Path, version: str) -> Path:
-    return directory / f"forecast-{version}.weights.h5"
-
-
-def card_path(directory: Path, version: str) -> Path:
-    return directory / f"forecast-{version}.json"
-
-
+# -- files (named in core.forecast.versions) -------------------------------------------------------------
 def save(model: keras.Model, card: dict, directory: Path) -> Path:
     """Write weights and card (normalisation stats inside) for card["version"]; returns the card's path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -145,16 +152,24 @@ def save(model: keras.Model, card: dict, directory: Path) -> Path:
     return path
 
 
-class IncompatibleModel(ValueError):
-    """A model file written by another version of this code: refused, never half-loaded."""
-
-
 def load(directory: Path, version: str, dtype_policy: str = "float32") -> tuple[keras.Model, dict]:
-    """Rebuild the architecture named in the card and load its weights; IncompatibleModel for another format."""
+    """Rebuild the architecture named in the card and load its weights; IncompatibleModel when the card or the
+    weights' shapes do not fit this code."""
     card = json.loads(card_path(directory, version).read_text())
-    if card.get("format") != FORMAT:
-        raise IncompatibleModel(f"forecast model {version} has file format {card.get('format', 1)} but this code "
-                                f"reads format {FORMAT}: retrain it")
+    check_card(card)
     model = build_model(**card.get("architecture", DEFAULT_ARCH), dtype_policy=dtype_policy)
-    model.load_weights(weights_path(directory, version))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.load_weights(weights_path(directory, version))
+        except ValueError as exc:  # Keras names the layer whose saved shape differs from the built one
+            if "shape" not in str(exc).lower():
+                raise
+            raise IncompatibleModel(f"forecast model {version}'s weights do not fit the architecture in its card "
+                                    f"({str(exc)[:200]}): retrain it") from exc
+    # Keras only warns when the file lacks a layer (it keeps that layer's fresh weights): never serve that.
+    missing = [str(w.message) for w in caught if "no matching group" in str(w.message)]
+    if missing:
+        raise IncompatibleModel(f"forecast model {version}'s weights lack layers of the architecture in its card "
+                                f"({missing[0][:160]}): retrain it")
     return model, card

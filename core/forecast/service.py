@@ -159,10 +159,12 @@ class ForecastBatch(Periodic):
 
 
 # -- reading forecasts -------------------------------------------------------------------------------------
-def _latest_issue(session: Session, station_id: int, parameter: str) -> datetime | None:
-    ts = session.execute(select(func.max(Forecast.issued_at)).where(
-        Forecast.station_id == station_id, Forecast.parameter == parameter)).scalar_one_or_none()
-    return queries.utc(ts) if ts else None
+def _latest_issue(session: Session, station_id: int, parameter: str) -> tuple[datetime | None, str | None]:
+    """The newest stored issue of a station's parameter and the model version that made it."""
+    row = session.execute(select(Forecast.issued_at, Forecast.model_version).where(
+        Forecast.station_id == station_id, Forecast.parameter == parameter)
+        .order_by(Forecast.issued_at.desc()).limit(1)).first()
+    return (queries.utc(row[0]), row[1]) if row else (None, None)
 
 
 def _aqi(parameter: str, value: float) -> tuple[int | None, str | None]:
@@ -173,14 +175,16 @@ def _aqi(parameter: str, value: float) -> tuple[int | None, str | None]:
 
 
 def compute_forecast(ctx: Context, station_id: int, parameter: str, hours: int = 72) -> dict:
-    """The stored forecast of the newest issue; forecast now (and store) when it is older than the data."""
+    """The stored forecast of the newest issue; forecast now (and store) when it is older than the data or
+    was made by another model version than the one in service (after a promotion or a rollback)."""
+    version = ctx.models.get().version
     with ctx.session() as session:
         station = queries.station(session, station_id)
         if station is None:
             raise LookupError(f"station {station_id} does not exist")
         newest = queries.latest_hour(session)
-        issued = _latest_issue(session, station_id, parameter)
-    if newest is not None and (issued is None or issued < newest):
+        issued, made_by = _latest_issue(session, station_id, parameter)
+    if newest is not None and (issued is None or issued < newest or made_by != version):
         inputs = forecast_stations(ctx, [station], newest)
         readings = int(inputs.readings[0, F.TARGETS.index(parameter)])
         if readings < MIN_READINGS:

@@ -16,6 +16,7 @@ from core.db import queries
 from core.db.models import Measurement
 from core.forecast import evaluation
 from core.forecast import features as F
+from core.forecast import versions
 
 MODES = ("past_only", "with_weather")  # without / with a weather forecast for the horizon hours
 FUTURE_DROPOUT = 0.5  # share of training samples shown no weather forecast: one model serves both modes
@@ -141,7 +142,7 @@ def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: in
     import keras
     import tensorflow as tf
 
-    from core.forecast.model import FORMAT, build_model, pinball_loss
+    from core.forecast.model import build_model, pinball_loss
 
     keras.utils.set_random_seed(seed)
     started = time.perf_counter()
@@ -214,7 +215,7 @@ def train(history: F.History, epochs: int = 6, batch_size: int = 256, hidden: in
         metrics["with_weather"] = evaluate(model, history, norm, held, calibration["with_weather"])
     version = version or datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
     card = {
-        "version": version, "format": FORMAT,
+        "version": version, "format": versions.FORMAT,
         "trained_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
         "data_range": {"start": _iso(history.hours[0]), "end": _iso(history.hours[-1]),
                        "split": _iso(history.hours[split.split_hour]), "stations": int(n_stations)},
@@ -334,14 +335,97 @@ def evaluate(model, history: F.History, norm: F.Normalisation, held: Inputs, cal
 
 
 def train_and_save(engine: Engine, directory: Path, days: int, epochs: int,
-                   progress: Callable[[int, int, float], None] | None = None) -> dict:
-    """`python app.py train`: load history, train, save weights and card; returns the card."""
+                   progress: Callable[[int, int, float], None] | None = None, promoted_by: str = "train") -> dict:
+    """`python app.py train` and the Retrain button: load history, train, save weights and card, promote it
+    (every worker switches to it); returns the card."""
     from core.forecast.model import save
 
     history = load_history(engine, days)
     model, card = train(history, epochs=epochs, progress=progress)
     save(model, card, directory)
+    versions.promote(directory, card["version"], promoted_by, "trained and promoted directly")
     return card
+
+
+# -- the challenger: a new version is promoted only if it beats the promoted one on the newest weeks -----------
+COVERAGE_TOLERANCE = 0.05  # p10–p90 coverage within 80 ± 5 % is on target
+
+
+def held_out_score(directory: Path, version: str, history: F.History, split_at: datetime) -> dict:
+    """evaluation.score of a saved version, past inputs only, on every issue hour of `history` from split_at
+    (the same samples whichever version is scored, each read with its own normalisation and calibration).
+
+    IncompatibleModel (or OSError) when the version cannot be loaded."""
+    from core.forecast.model import load
+
+    model, card = load(directory, version)
+    norm = F.Normalisation.from_dict(card["normalisation"])
+    inputs = F.normalised_inputs(history.values, norm)
+    split = time_split(len(history.hours), split_hour=int(history.hours.searchsorted(pd.Timestamp(split_at))))
+    held = _held_out(history, inputs, F.station_buckets(history.station_ids), split.held_out, len(history.station_ids))
+    return evaluate(model, history, norm, held.with_weather(np.zeros(len(held.t), bool)),
+                    F.Calibration.from_dict(card["calibration"]["past_only"]))
+
+
+def score_summary(version: str, metrics: dict) -> dict:
+    """Mean MAE over every scored target and horizon (each target in its unit), mean p10–p90 coverage, and
+    the MAE per target and horizon."""
+    mae = [v for target in metrics["mae"].values() for v in target["model"] if v is not None]
+    coverage = [v for target in metrics["coverage"].values() for v in target if v is not None]
+    return {"version": version, "mean_mae": round(float(np.mean(mae)), 3) if mae else None,
+            "coverage": round(float(np.mean(coverage)), 3) if coverage else None,
+            "mae": {t: m["model"] for t, m in metrics["mae"].items()}, "samples": metrics["held_out_samples"]}
+
+
+def challenger_wins(challenger: dict, promoted: dict) -> tuple[bool, str]:
+    """The rule: a lower mean MAE, and a coverage within 80 ± 5 % or at least as close to 80 % as the promoted
+    model's. Returns (wins, why)."""
+    target = evaluation.COVERAGE_TARGET
+    if challenger["mean_mae"] is None or promoted["mean_mae"] is None:
+        return False, "no held-out outcomes to compare on"
+    if challenger["mean_mae"] >= promoted["mean_mae"]:
+        return False, f"mean MAE {challenger['mean_mae']} is not below the promoted model's {promoted['mean_mae']}"
+    off, promoted_off = abs(challenger["coverage"] - target), abs(promoted["coverage"] - target)
+    if off > COVERAGE_TOLERANCE and off > promoted_off:
+        return False, (f"coverage {challenger['coverage']:.1%} is outside {target:.0%} ± {COVERAGE_TOLERANCE:.0%} "
+                       f"and further from {target:.0%} than the promoted model's {promoted['coverage']:.1%}")
+    return True, (f"mean MAE {challenger['mean_mae']} < {promoted['mean_mae']} and coverage "
+                  f"{challenger['coverage']:.1%} (promoted {promoted['coverage']:.1%})")
+
+
+def contest(directory: Path, challenger: str, incumbent: str | None, history: F.History, split_at: datetime,
+            by: str) -> dict:
+    """Score the challenger and the incumbent (the version promoted before the challenger was trained) on the
+    same held-out samples and promote the challenger only if challenger_wins; returns the job's summary."""
+    ours = score_summary(challenger, held_out_score(directory, challenger, history, split_at))
+    theirs = None
+    if incumbent is None:
+        wins, why = True, "no model was promoted"
+    else:
+        try:
+            theirs = score_summary(incumbent, held_out_score(directory, incumbent, history, split_at))
+            wins, why = challenger_wins(ours, theirs)
+        except (versions.IncompatibleModel, OSError) as exc:
+            wins, why = True, f"the promoted model {incumbent} cannot be scored: {str(exc)[:200]}"
+    if wins:
+        versions.promote(directory, challenger, by, f"challenger won: {why}")
+    verdict = f"promoted {challenger}" if wins else f"kept {incumbent}"
+    return {"decision": f"{verdict}: {why}", "promoted": wins, "challenger": ours, "incumbent": theirs,
+            "held_out": {"from": _iso(pd.Timestamp(split_at)), "to": _iso(history.hours[-1])}}
+
+
+def challenge(engine: Engine, directory: Path, days: int, epochs: int, held_out_days: int, by: str,
+              progress: Callable[[int, int, float], None] | None = None) -> dict:
+    """The weekly challenger: train a new version on the newest `days` days except the last held_out_days,
+    save it, then contest it against the promoted version on those held-out days."""
+    from core.forecast.model import save
+
+    incumbent = versions.serving_version(directory)
+    history = load_history(engine, days)
+    split_at = history.end - timedelta(days=held_out_days) + timedelta(hours=1)
+    model, card = train(history, epochs=epochs, progress=progress, split_at=split_at)
+    save(model, card, directory)
+    return contest(directory, card["version"], incumbent, history, split_at, by)
 
 
 def backtest(engine: Engine, start: datetime, end: datetime, epochs: int, train_days: int | None = None,

@@ -1,9 +1,9 @@
-"""Read an OpenAQ or AirNow file and load it into the database: whole or not at all."""
+"""Read an OpenAQ, AirNow or Open-Meteo (weather CSV) file and load it into the database: whole or not at all."""
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from core import catalog
 from core.snapshots import invalidate_current
-from core.ingest import airnow, openaq, prsa
+from core.ingest import airnow, open_meteo, openaq, prsa
 from core.ingest.store import place_stations, write_measurements, write_published_aqi, write_site_weather
 from core.ingest.tabular import ImportFormatError, ImportResult, decode, read_text
 
@@ -103,19 +103,39 @@ def import_file(engine: Engine, path: str | Path, city: str | None = None, stric
     """Parse, validate and load one file in a single transaction.
 
     Impossible values are rejected and reported by line; with strict=True any rejection loads nothing.
-    Readings more than an hour after `now` (default: the clock) are rejected. With the app context `ctx`,
+    Readings more than an hour after `now` (default: the clock) are rejected. An Open-Meteo CSV download loads
+    as the weather of `city` (default: the city nearest its location). With the app context `ctx`,
     the cached station lists and the current AQI of the touched cities are dropped afterwards.
     """
-    result = parse_file(path, now)
+    text = read_text(Path(path))
+    if open_meteo.is_export(text):
+        return import_weather(engine, text, Path(path), city, strict, now)
+    result = parse_text(text, Path(path), now)
     if strict and result.rejected:
-        raise ImportRejected(f"{len(result.rejected)} rejected line(s); nothing loaded: "
-                             + "; ".join(f"line {r.line}: {r.reason}" for r in result.rejected[:20]))
+        raise refusal(result.rejected)
     with engine.begin() as conn:
         summary = load_result(conn, result, city)
     summary.path = str(path)
     if ctx is not None:
         invalidate_caches(ctx, summary)
     return summary
+
+
+def import_weather(engine: Engine, text: str, path: Path, city: str | None, strict: bool,
+                   now: datetime | None) -> ImportSummary:
+    """An Open-Meteo CSV download as the hourly weather of `city` (default: the city nearest its location)."""
+    export = open_meteo.parse_export(text, path)
+    if strict and export.rejected:
+        raise refusal(export.rejected)
+    written, name = open_meteo.load_export(engine, export, city, now or datetime.now(timezone.utc))
+    return ImportSummary(str(path), open_meteo.SOURCE, export.lines_read, written, 0, export.rejected,
+                         export.conversions, cities=[name])
+
+
+def refusal(rejected: list) -> ImportRejected:
+    """Strict mode's error: how many lines were rejected and why (the first 20)."""
+    return ImportRejected(f"{len(rejected)} rejected line(s); nothing loaded: "
+                          + "; ".join(f"line {r.line}: {r.reason}" for r in rejected[:20]))
 
 
 def invalidate_caches(ctx: Context, summary: ImportSummary) -> None:

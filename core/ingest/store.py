@@ -157,11 +157,12 @@ def _nearest_city(lat: float | None, lon: float | None, cities) -> str | None:
     cities = [c for c in cities if not c.name.startswith(PLACEHOLDER_PREFIX)]
     if lat is None or lon is None or not cities:
         return None
-    km, name = min((_haversine_km(lat, lon, c.lat, c.lon), c.name) for c in cities)
+    km, name = min((haversine_km(lat, lon, c.lat, c.lon), c.name) for c in cities)
     return name if km <= NEAREST_CITY_KM else None
 
 
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance between two points in km."""
     p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lon2 - lon1)
     a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 6371.0 * 2 * math.asin(math.sqrt(a))

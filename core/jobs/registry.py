@@ -4,10 +4,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import delete
+
 from core import catalog, feeds
+from core.alerts import evaluate, operator, outbox
 from core.db.engine import server_settings_report, session_settings_report
 from core.db.indexes import ensure_indexes
-from core.forecast import service, training
+from core.db.models import JobRun
+from core.forecast import service, training, versions
 from core.snapshots import invalidate_current
 from core.warmup import warm_cache
 
@@ -39,10 +43,32 @@ def _retrain(ctx) -> dict:
     settings = ctx.app.settings
     card = training.train_and_save(ctx.engine, ctx.app.models.directory, settings.forecast_train_days,
                                    settings.forecast_epochs,
-                                   progress=lambda step, total, loss: ctx.progress(step, total, f"loss {loss:.4f}"))
-    # Every worker compares the model files' stamp on each use and loads the new version: no restart.
+                                   progress=lambda step, total, loss: ctx.progress(step, total, f"loss {loss:.4f}"),
+                                   promoted_by=_started_by(ctx))
+    # Every worker checks the promoted pointer on each use and loads the new version: no restart.
     return {"version": card["version"], "beats_best_baseline": card["metrics"]["beats_best_baseline"],
             "data_range": card["data_range"]}
+
+
+def _started_by(job) -> str:
+    """Who started this run (a user's name, or "schedule"): promotions record it."""
+    with job.app.session() as session:
+        return session.get(JobRun, job.run_id).started_by
+
+
+def _retrain_challenger(job) -> dict:
+    settings = job.app.settings
+    return training.challenge(job.engine, job.app.models.directory, settings.forecast_train_days,
+                              settings.forecast_epochs, settings.forecast_challenger_held_out_days,
+                              by=_started_by(job),
+                              progress=lambda step, total, loss: job.progress(step, total, f"loss {loss:.4f}"))
+
+
+def _rollback_model(job) -> dict:
+    job.progress(0, 1, "rolling back")
+    result = versions.rollback(job.app.models.directory, _started_by(job))
+    return {"decision": f"rolled back from {result['from']} to {result['to']}", "from": result["from"],
+            "to": result["to"]}
 
 
 def configured_feeds(settings) -> list[str]:
@@ -81,6 +107,52 @@ def _fetch_feeds(job) -> dict:
     return out
 
 
+def _operator_alerts(job) -> dict:
+    """One step of every operator alert rule, then send what is due in the outbox."""
+    summary = operator.evaluate_rules(job.app)
+    # It runs every minute: keep only the newest successful run (and every failure), so the job history still
+    # shows the other jobs.
+    with job.app.session() as session, session.begin():
+        session.execute(delete(JobRun).where(JobRun.job == "operator_alerts", JobRun.status == "succeeded"))
+    return {**summary, "delivery": outbox.deliver_due(job.app)}
+
+
+def _fetch_weather(job) -> dict:
+    """Open-Meteo's forecast for every city (and CAMS when cams_enabled); a failure fails the run, recorded."""
+    job.progress(0, 1, "fetching weather")
+    report = feeds.fetch(job.app.engine, job.app.settings, feeds.open_meteo.SOURCE)
+    if report.errors:
+        raise RuntimeError("; ".join(report.errors[:3]))
+    return {"rows": report.rows, "requests": report.requests, "skipped": dict(report.skipped),
+            "cams": job.app.settings.cams_enabled}
+
+
+def _public_alerts(job) -> dict:
+    """Evaluate the subscriptions against the newest hour (once across workers), then send what is due."""
+    if not job.app.settings.alerts_enabled:
+        return {"skipped": "alerts_enabled is false"}
+    job.progress(0, 2, "evaluating subscriptions")
+    summary = evaluate.evaluate(job.app)
+    job.progress(1, 2, "delivering")
+    return {**summary, "delivery": _drain(job.app)}
+
+
+def _drain(ctx, batches: int = 20) -> dict:
+    """deliver_due until nothing is due (at most `batches` rounds of 100)."""
+    total: dict[str, int] = {}
+    for _ in range(batches):
+        counts = outbox.deliver_due(ctx)
+        total = {key: total.get(key, 0) + value for key, value in counts.items()}
+        if counts["claimed"] < 100:
+            break
+    return total
+
+
+def _alert_delivery(job) -> dict:
+    job.progress(0, 1, "delivering")
+    return _drain(job.app)
+
+
 def _forecast_batch(job) -> dict:
     job.progress(0, 1, "forecasting")
     return service.run_batch(job.app)
@@ -94,7 +166,19 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         "recommended, and which need a restart.", _db_settings),
     Job("fetch_feeds", "Fetch live feeds", "Fetch the configured sources (AQI_FEEDS) from their cursors; AirNow "
         "files re-read the last two days for revisions.", _fetch_feeds),
+    Job("fetch_weather", "Fetch weather", "Fetch Open-Meteo's weather forecast (and CAMS when enabled) for every "
+        "city; observed weather is never overwritten.", _fetch_weather),
     Job("forecast_batch", "Forecast batch", "Forecast every active station from the newest hour.", _forecast_batch),
+    Job("operator_alerts", "Operator alerts", "Evaluate the operator alert rules on the performance checks "
+        "(every minute) and send their notifications.", _operator_alerts),
+    Job("alerts", "Public alerts", "Evaluate the public AQI alert subscriptions against the newest hour (observed "
+        "episodes; tomorrow's forecast in the morning) and send them.", _public_alerts),
+    Job("alert_delivery", "Alert delivery", "Send the due messages of the alert outbox (retries with backoff; "
+        "dead letters after the last attempt).", _alert_delivery),
     Job("retrain", "Retrain model", "Train the forecast model on the newest data; every worker switches to the "
         "new version without a restart.", _retrain),
+    Job("retrain_challenger", "Challenger retrain", "Train a new version without the newest weeks, score it and "
+        "the promoted model on them, promote it only if it is better (weekly).", _retrain_challenger),
+    Job("rollback_model", "Roll back model", "Serve the version promoted before the current one again; every "
+        "worker switches without a restart.", _rollback_model),
 )}

@@ -9,23 +9,21 @@ from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from dashboard.api import errors, forecasts, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
+from dashboard.api import alerts, errors, forecasts, operations, views  # noqa: F401  (they mount the endpoints on the blueprint)
 from dashboard.api.routes import allowed_methods, blueprint
 
 errors.register(blueprint)
 
 
 def init_app(server: Flask) -> None:
-    """Mount the API on the Flask server, with the server's rate limiter: settings.api_rate_limit per client
-    address shared by the whole API, settings.rate_limit per address on each other route."""
+    """Mount the API on the Flask server, with the server's rate limiter: settings.rate_limit per address on each
+    route outside the API (the API's own budget, settings.api_rate_limit, is dashboard.security.AddressBudget)."""
     settings = server.extensions["aqi"].settings
     server.register_blueprint(blueprint)
     # Redis when configured, so every worker and host counts together; if Redis fails, count in memory.
-    limiter = Limiter(get_remote_address, storage_uri=settings.redis_url or "memory://", headers_enabled=True,
+    limiter = Limiter(get_remote_address, storage_uri=settings.limits_storage_uri, headers_enabled=True,
                       key_prefix="aqi-api", swallow_errors=True, in_memory_fallback_enabled=bool(settings.redis_url),
                       default_limits=[settings.rate_limit])
-    # Shared: one budget per client address across every endpoint, not one per endpoint.
-    limiter.shared_limit(settings.api_rate_limit, scope="api")(blueprint)
     limiter.init_app(server)
     server.extensions["api_limiter"] = limiter
 

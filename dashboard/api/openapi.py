@@ -48,6 +48,7 @@ def document(settings: Settings) -> dict:
 def _document(roles: tuple[str, ...]) -> dict:
     """The whole document for the routes' roles (routes are registered at import, so this is built once)."""
     models = {m for r in ROUTES for m in r.content.values() if isinstance(m, type)} | {ErrorResponse}
+    models |= {r.body for r in ROUTES if r.body}
     refs, defs = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
                                     ref_template=REF)
     schemas = {m: refs[(m, "serialization")] for m in models}
@@ -79,12 +80,18 @@ def _operation(route: Route, schemas: dict, needed: str) -> dict:
         "content": {media: {"schema": schemas[model] if isinstance(model, type) else model}
                     for media, model in route.content.items()},
     }
-    responses = {"200": success, "304": {"description": "Not modified: If-None-Match matched the ETag."}}
+    if route.status != 200:
+        success["description"] = "Accepted"
+    responses = {str(route.status): success,
+                 "304": {"description": "Not modified: If-None-Match matched the ETag."}}
     for status in sorted({*route.errors, 429}):
         responses[str(status)] = {"description": ERRORS[status], "headers": rate if status == 429 else {},
                                   "content": {"application/json": {"schema": schemas[ErrorResponse]}}}
     operation = {"operationId": route.endpoint, "summary": route.summary, "description": route.description,
                  "parameters": parameters, "responses": responses}
+    if route.body:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": schemas[route.body]}}}
     if needed != "public":
         operation["security"] = [{"basic": []}, {"session": []}]
     return operation

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from dashboard import context
 from dashboard.api.errors import APIError
-from dashboard.api.responses import cacheable, json_response
+from dashboard.api.responses import cacheable, json_response, reused
 from dashboard.auth import PUBLIC
 
 PREFIX = "/api/v1"
@@ -35,6 +35,9 @@ class Route:
     # A settings field naming the role needed ("access_admin") or "public"; dashboard.access refuses a route
     # without one, and any method but GET needs an admin.
     access: str | None = None
+    reuse: bool = False  # a busy public GET built from the app cache: each worker reuses its finished answer
+    body: type[BaseModel] | None = None  # a JSON request body, validated and passed after the query model
+    status: int = 200  # the success status (202: accepted, more to come)
 
     def max_age(self) -> int:
         return context.settings().ttl(self.cache) if isinstance(self.cache, str) else self.cache
@@ -45,7 +48,8 @@ ROUTES: list[Route] = []
 
 def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict], cache: str | int,
           query: type[BaseModel] | None = None, path_params: type[BaseModel] | None = None,
-          errors: tuple[int, ...] = (400,), method: str = "GET", access: str | None = None) -> Callable:
+          errors: tuple[int, ...] = (400,), method: str = "GET", access: str | None = None,
+          reuse: bool = False, body: type[BaseModel] | None = None, status: int = 200) -> Callable:
     """Mount a GET view at PREFIX + path and record it for the OpenAPI document.
 
     The view receives the validated query model (if any) and the validated path parameters as keywords, and
@@ -54,15 +58,22 @@ def route(path: str, *, summary: str, content: dict[str, type[BaseModel] | dict]
     """
     def register(view: Callable) -> Callable:
         spec = Route(path, view.__name__, summary, inspect.getdoc(view) or "", query, path_params,
-                     content, (*errors, 401, 403) if access != PUBLIC else errors, cache, method, access)
+                     content, (*errors, 401, 403) if access != PUBLIC else errors, cache, method, access, reuse, body, status)
         ROUTES.append(spec)
 
         # No timer here: dashboard.monitoring times every /api request, errors included.
         @functools.wraps(view)
         def handle(**raw: str) -> Response:
-            args = [params(query)] if query else []
-            result = view(*args, **path_values(path_params, raw))
-            return cacheable(result if isinstance(result, Response) else json_response(result), spec.max_age())
+            def make() -> Response:
+                args = [params(query)] if query else []
+                if body:
+                    args.append(json_body(body))
+                result = view(*args, **path_values(path_params, raw))
+                return result if isinstance(result, Response) else json_response(result)
+            if spec.reuse:
+                # An answer is kept only once make() has validated its query: an invalid one never keeps anything.
+                return reused((view.__name__, request.query_string, *sorted(raw.items())), spec.max_age(), make)
+            return cacheable(make(), spec.max_age())
 
         blueprint.add_url_rule(PREFIX.removeprefix("/api") + re.sub(r"{(\w+)}", r"<\1>", path),
                                view.__name__, handle, methods=[method])
@@ -88,6 +99,17 @@ def params(model: type[BaseModel]) -> Any:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:
         raise APIError(400, "invalid_parameter", _first_problem(exc)) from None
+
+
+def json_body(model: type[BaseModel]) -> Any:
+    """The request's JSON object validated against `model`; a 400 naming the field otherwise."""
+    data = request.get_json(silent=True) if request.mimetype == "application/json" else None
+    if not isinstance(data, dict):
+        raise APIError(400, "invalid_body", "send a JSON object with Content-Type: application/json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise APIError(400, "invalid_body", _first_problem(exc)) from None
 
 
 def path_values(model: type[BaseModel] | None, raw: dict[str, str]) -> dict:

@@ -83,7 +83,7 @@ def station_measurements(q: MeasurementsQuery, station_id: int) -> dict | Respon
     JSON pages cover at most 31 days. `format=csv` streams the whole range (at most 366 days) without `limit`
     or `page`: the export reads the database a week at a time, so any range costs the same memory.
     """
-    with context.current().session() as session:
+    with context.current().read_session() as session:  # history tolerates replica lag; cached for minutes
         if queries.station(session, station_id) is None:
             raise APIError(404, "not_found", f"no station with id {station_id}")
         end = q.end or _after_newest_hour(session)
@@ -127,7 +127,7 @@ def _csv_chunks(station_id: int, start: datetime, end: datetime, parameter: str 
         while t < end:
             upto = min(t + CSV_CHUNK, end)
             # A short session per chunk: a slow reader never holds a database connection.
-            with app.session() as session:
+            with app.read_session() as session:
                 rows = queries.measurements(session, station_id, t, upto, parameter)
             yield [(station_id, iso(ts), p, value, unit, QUALITY_NAMES[quality]) for ts, p, value, unit, quality in rows]
             t = upto
@@ -136,7 +136,7 @@ def _csv_chunks(station_id: int, start: datetime, end: datetime, parameter: str 
 
 @route("/aqi/current", summary="Current AQI of every station, overall and per pollutant", query=CurrentQuery,
        content={JSON: CurrentPage, GEOJSON: CurrentFeatureCollection}, errors=(400, 404), cache="current_aqi",
-       access="access_map")
+       access="access_map", reuse=True)
 def aqi_current(q: CurrentQuery) -> dict | Response:
     """Each active station's index for the newest hour under `standard`, in a city and/or a bounding box.
 

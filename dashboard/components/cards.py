@@ -22,7 +22,7 @@ from dashboard.figures import (
     history_figure,
     sparkline_figure,
 )
-from dashboard.ids import Admin, Calc, Forecast, Map, Perf
+from dashboard.ids import Admin, Calc, Forecast, Map
 
 
 def panel_hint() -> dbc.Card:
@@ -72,12 +72,6 @@ def station_card(station: dict, standard: str, categories: list[dict], as_of: da
                       config={"displayModeBar": False}),
         ]),
     ])
-
-
-def perf_tile(key: str) -> dbc.Col:
-    """An empty operator tile; the panel's refresh fills it and colours its border."""
-    return dbc.Col(dbc.Card(id=Perf.tile(key), className="h-100 perf-card"), xs=12, sm=6, xl=4, xxl=2,
-                   className="mb-2")
 
 
 def perf_tile_body(check: dict) -> dbc.CardBody:

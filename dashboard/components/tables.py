@@ -176,6 +176,8 @@ def run_summary(run: dict) -> str:
         return f"created: {', '.join(made) or 'none (all there)'}. {timing}"
     if "namespaces" in summary:
         return "; ".join(f"{n['namespace']}: {n['entries']} in {n['seconds']} s" for n in summary["namespaces"])
+    if "decision" in summary:  # the challenger and the rollback say what they decided, with the figures
+        return summary["decision"]
     if "version" in summary:
         beats = summary.get("beats_best_baseline")
         verdict = "beats the best baseline" if beats else "does not beat the best baseline at every horizon"

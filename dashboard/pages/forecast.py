@@ -1,15 +1,15 @@
-"""Forecast: a station's last 72 h and next 72 h (p10–p90), the daily AQI strip, the model's held-out skill
-against the best baseline per horizon with its reliability, and the explanation."""
+"""Forecast: a station's last 72 h and next 72 h (p10–p90) beside CAMS as published, the daily AQI strip, the
+model's held-out skill against the best baseline per horizon with its reliability, and the explanation."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, callback, dcc, html
 
-from core import catalog
+from core import catalog, weather
 from core.context import Context
 from core.db import queries
 from core.forecast import ModelUnavailable, evaluation, service
@@ -75,30 +75,37 @@ def station_options(city: str | None):
     Input(Forecast.STATION, "value"), Input(Forecast.PARAMETER, "value"),
 )
 def show_forecast(station_id: int | None, parameter: str):
+    # The picker's choices; anything else a client sends reads as PM2.5.
+    parameter = parameter if isinstance(parameter, str) and parameter in LABELS else "pm25"
     label, unit = LABELS[parameter], UNITS[parameter]
     no_explanation = explanation_figure({"attributions": [], "unit": unit})
-    if station_id is None:
+    app = context.current()
+    station = next((s for s in catalog.stations(app) if s["id"] == station_id), None)
+    if station is None:
         return (forecast_figure(_no_rows(), None, [], "UTC", label, unit), [],
                 dbc.Alert("Pick a city and a station.", color="light"), "", "", no_explanation, _no_reliability())
-    app = context.current()
-    tz = next(s for s in catalog.stations(app) if s["id"] == station_id)["timezone"]
+    station_id, tz = station["id"], station["timezone"]
     bands = service.category_bands(parameter)
-    observed = _observed(app, station_id, parameter, None)
+    with app.session() as session:
+        newest = queries.latest_hour(session)
+    observed = _observed(app, station_id, parameter, newest)
+    cams = _cams(app, station_id, parameter, newest)
     try:
         forecast = service.forecast_for_station(app, station_id, parameter)
     except ModelUnavailable as exc:  # the observed hours still show, with what to do about the model
-        return (forecast_figure(observed, None, bands, tz, label, unit), [],
+        return (forecast_figure(observed, None, bands, tz, label, unit, cams), [],
                 forecast_unavailable(str(exc), app.models.status()["status"]), "", "", no_explanation,
                 _no_reliability())
     except service.InsufficientHistory as exc:
-        return (forecast_figure(observed, None, bands, tz, label, unit), [],
+        return (forecast_figure(observed, None, bands, tz, label, unit, cams), [],
                 dbc.Alert(str(exc), color="warning", id=Forecast.STATUS_MESSAGE), "", "", no_explanation,
                 _no_reliability())
     card = service.model_card(app)
     metrics = _metrics(card, forecast["weather_forecast"])
-    return (forecast_figure(observed, forecast, bands, tz, label, unit),
+    inputs = inputs_line(forecast["weather_forecast"], weather.weather_source(app.engine))
+    return (forecast_figure(observed, forecast, bands, tz, label, unit, cams),
             daily_strip(service.daily_categories(app, station_id)), None,
-            [model_line(forecast, card), html.Div(inputs_line(forecast["weather_forecast"]))],
+            [model_line(forecast, card), html.Div(inputs)],
             skill_against_best(metrics, parameter, unit), explanation_figure(service.explain(app, station_id, parameter)),
             reliability_figure(metrics, parameter))
 
@@ -108,11 +115,20 @@ def _metrics(card: dict, weather_forecast: bool) -> dict:
     return card["metrics"].get("with_weather", card["metrics"]) if weather_forecast else card["metrics"]
 
 
-def inputs_line(weather_forecast: bool) -> str:
-    """What the model read: says so plainly when no weather forecast reached it."""
-    return ("Inputs: past readings and weather, and the weather forecast for the next 72 h." if weather_forecast
-            else "Inputs: past readings and weather only — no weather forecast for these hours "
-                 "(none fetched, or the weather source is down).")
+def inputs_line(weather_forecast: bool, source: dict | None) -> str:
+    """What the model read: says so plainly when no weather forecast reached it, and why when that is known
+    (`source`: the weather feed's last run, core.weather.weather_source)."""
+    if weather_forecast:
+        return "Inputs: past readings and weather, and the weather forecast for the next 72 h."
+    if source is None:
+        why = "no weather forecast has been fetched"
+    elif source["last_error"]:
+        when = f" ({source['last_run_at']:%Y-%m-%d %H:%M} UTC)" if source["last_run_at"] else ""
+        why = f"the last weather fetch{when} failed: the weather source is down"
+    else:
+        why = "the stored weather forecast does not cover these hours"
+    return (f"Past inputs only: no weather forecast for these hours ({why}); the model read past readings and "
+            "weather only.")
 
 
 def skill_against_best(metrics: dict, parameter: str, unit: str) -> html.Div:
@@ -141,6 +157,14 @@ def _no_reliability():
 
 def _no_rows() -> pd.DataFrame:
     return pd.DataFrame({"ts": pd.to_datetime([], utc=True), "value": []})
+
+
+def _cams(app: Context, station_id: int, parameter: str, newest: datetime | None) -> list[dict]:
+    """CAMS as published for the station's city over the 72 h before and after the newest hour."""
+    if newest is None:
+        return []
+    return weather.cams_for_station(app, station_id, parameter, newest - timedelta(hours=72),
+                                    newest + timedelta(hours=72))
 
 
 def _observed(app: Context, station_id: int, parameter: str, end: datetime | None) -> pd.DataFrame:

@@ -45,9 +45,13 @@ def test_the_document_lists_every_route_the_server_mounts(app, document):
             "/api/v1/stations/{station_id}/measurements", "/api/v1/aqi/current", "/api/v1/aqi/calculate",
             "/api/v1/aqi/nowcast", "/api/v1/openapi.json", "/api/v1/docs", "/api/v1/metrics", "/api/v1/jobs",
             "/api/v1/jobs/runs", "/api/v1/jobs/runs/{run_id}", "/api/v1/jobs/{job}/start",
-            "/api/v1/jobs/runs/{run_id}/cancel", "/api/v1/stations/{station_id}/forecast"} == set(document["paths"])
+            "/api/v1/jobs/runs/{run_id}/cancel", "/api/v1/stations/{station_id}/forecast",
+            "/api/v1/alerts/subscriptions", "/api/v1/alerts/confirm/{token}", "/api/v1/alerts/unsubscribe/{token}",
+            "/api/v1/alerts/feeds/{token}.json", "/api/v1/alerts/feeds/{token}.atom"} == set(document["paths"])
     actions = {(path, method) for path, method, _ in operations(document) if method != "get"}
-    assert actions == {("/api/v1/jobs/{job}/start", "post"), ("/api/v1/jobs/runs/{run_id}/cancel", "post")}
+    assert actions == {("/api/v1/jobs/{job}/start", "post"), ("/api/v1/jobs/runs/{run_id}/cancel", "post"),
+                       ("/api/v1/alerts/subscriptions", "post"), ("/api/v1/alerts/confirm/{token}", "post"),
+                       ("/api/v1/alerts/unsubscribe/{token}", "post")}
 
 
 def test_role_protected_operations_say_so(document):
@@ -60,13 +64,16 @@ def test_role_protected_operations_say_so(document):
 
 def test_every_operation_documents_success_rate_limit_and_the_error_shape(document):
     error = {"$ref": "#/components/schemas/ErrorResponse"}
-    for path, _method, op in operations(document):
+    for path, method, op in operations(document):
         responses = op["responses"]
-        assert {"200", "304", "429"} <= set(responses), path
+        success = "202" if (path, method) == ("/api/v1/alerts/subscriptions", "post") else "200"  # accepted, pending
+        assert {success, "429"} <= set(responses), path
+        if method == "get":
+            assert "304" in responses, path
         for status, response in responses.items():
             if status.startswith("4"):
                 assert response["content"]["application/json"]["schema"] == error, (path, status)
-        assert "X-RateLimit-Remaining" in responses["200"]["headers"]
+        assert "X-RateLimit-Remaining" in responses[success]["headers"]
 
 
 def test_parameters_come_from_the_query_models(document):

@@ -1,11 +1,10 @@
-"""The cache over a real Redis server that each test starts (and stops) on its own port."""
+"""The cache over a real Redis that each test has to itself: a redis-server on its own port, or a 3-node cluster."""
 import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
-import redis
 
 from core import cache as cache_module
 from core.cache import AppCache, hit_rates
@@ -31,12 +30,12 @@ class Clock:
         self.offset += seconds
 
 
-def _cache(private_redis, **overrides) -> AppCache:
-    return AppCache(load_settings(redis_url=private_redis.url, **overrides))
+def _cache(cache_redis, **overrides) -> AppCache:
+    return AppCache(load_settings(**cache_redis.settings, **overrides))
 
 
-def test_second_read_is_a_hit_and_counted(private_redis, cache_metrics):
-    cache = _cache(private_redis)
+def test_second_read_is_a_hit_and_counted(cache_redis, cache_metrics):
+    cache = _cache(cache_redis)
     calls = []
     for _ in range(3):
         assert cache.get_or_compute("stations", ("cities",), lambda: calls.append(1) or ["Delhi"]) == ["Delhi"]
@@ -45,16 +44,16 @@ def test_second_read_is_a_hit_and_counted(private_redis, cache_metrics):
     assert (rates["hits"], rates["misses"]) == (2, 1) and rates["hit_rate"] == pytest.approx(2 / 3)
 
 
-def test_entries_expire_after_their_namespace_ttl(private_redis, cache_metrics):
-    cache = _cache(private_redis, ttl_weather=1)
+def test_entries_expire_after_their_namespace_ttl(cache_redis, cache_metrics):
+    cache = _cache(cache_redis, ttl_weather=1)
     calls = []
     cache.get_or_compute("weather", ("x",), lambda: calls.append(1) or 1)
-    ttl = redis.Redis(port=private_redis.port).pttl(f"aqi:cache:{AppCache.key('weather', 'x')}")
+    ttl = cache_redis.client().pttl(f"aqi:cache:{AppCache.key('weather', 'x')}")
     assert 0 < ttl <= 2000  # kept twice the TTL for serving stale while one worker refreshes
 
 
-def test_a_missing_hot_key_is_computed_once_under_load(private_redis, cache_metrics):
-    cache = _cache(private_redis)
+def test_a_missing_hot_key_is_computed_once_under_load(cache_redis, cache_metrics):
+    cache = _cache(cache_redis)
     reads: Counter[int] = Counter()
     read = threading.Condition()
     redis_get = cache.backend.get
@@ -87,8 +86,8 @@ def test_a_missing_hot_key_is_computed_once_under_load(private_redis, cache_metr
     assert len(calls) == 1
 
 
-def test_a_stale_value_is_served_while_one_worker_refreshes(private_redis, cache_metrics):
-    cache = _cache(private_redis, ttl_forecast=60)
+def test_a_stale_value_is_served_while_one_worker_refreshes(cache_redis, cache_metrics):
+    cache = _cache(cache_redis, ttl_forecast=60)
     cache.get_or_compute("forecast", ("s1",), lambda: "old")
     key = AppCache.key("forecast", "s1")
     cache.backend.set(key, (time.time() - 1, "old"), timeout=60)  # fresh_until in the past: stale
@@ -98,8 +97,8 @@ def test_a_stale_value_is_served_while_one_worker_refreshes(private_redis, cache
     assert cache.get_or_compute("forecast", ("s1",), lambda: "new") == "new"
 
 
-def test_delete_drops_only_the_named_entries(private_redis, cache_metrics):
-    cache = _cache(private_redis)
+def test_delete_drops_only_the_named_entries(cache_redis, cache_metrics):
+    cache = _cache(cache_redis)
     cache.get_or_compute("current_aqi", ("us_epa", "Delhi"), lambda: 1)
     cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 2)
     cache.delete("current_aqi", ("us_epa", "Delhi"))
@@ -107,16 +106,37 @@ def test_delete_drops_only_the_named_entries(private_redis, cache_metrics):
     assert cache.get_or_compute("current_aqi", ("us_epa", "London"), lambda: 20) == 2
 
 
-def test_losing_redis_falls_back_to_the_database_and_recovers(private_redis, cache_metrics, monkeypatch):
+def test_one_delete_drops_entries_of_every_city(cache_redis, cache_metrics):
+    cache = _cache(cache_redis)
+    cities = [f"City {i}" for i in range(20)]  # on a cluster their keys fall in slots of every node
+    for city in cities:
+        cache.get_or_compute("current_aqi", ("us_epa", city), lambda: "old")
+    cache.delete("current_aqi", *[("us_epa", city) for city in cities])
+    assert {cache.get_or_compute("current_aqi", ("us_epa", city), lambda: "new") for city in cities} == {"new"}
+
+
+def test_clear_drops_every_entry_on_every_node_and_nothing_else(cache_redis, cache_metrics):
+    cache = _cache(cache_redis)
+    cities = [f"City {i}" for i in range(30)]
+    for city in cities:
+        cache.get_or_compute("current_aqi", ("us_epa", city), lambda: "old")
+    client = cache_redis.client()
+    client.set("not-ours", "kept")
+    cache.clear()
+    assert {cache.get_or_compute("current_aqi", ("us_epa", city), lambda: "new") for city in cities} == {"new"}
+    assert client.get("not-ours") == b"kept"
+
+
+def test_losing_redis_falls_back_to_the_database_and_recovers(cache_redis, cache_metrics, monkeypatch):
     clock = Clock()
     monkeypatch.setattr(cache_module, "time", clock)
-    cache = _cache(private_redis)
+    cache = _cache(cache_redis)
     assert cache.get_or_compute("stations", ("cities",), lambda: "from db") == "from db"
-    private_redis.stop()
+    cache_redis.stop()
     assert cache.get_or_compute("stations", ("cities",), lambda: "db again") == "db again"
     assert not cache.is_up()
     assert cache.get_or_compute("stations", ("cities",), lambda: "db, breaker open") == "db, breaker open"
-    private_redis.start()
+    cache_redis.start()
     clock.advance(cache_module.RETRY_AFTER_S)
     assert cache.is_up()
     assert cache.get_or_compute("stations", ("cities",), lambda: "fresh") == "fresh"  # Redis restarted empty
@@ -124,11 +144,11 @@ def test_losing_redis_falls_back_to_the_database_and_recovers(private_redis, cac
     assert hit_rates(cache_metrics.window(300))["stations"]["bypassed"] >= 1
 
 
-def test_values_are_stored_as_json_and_come_back_with_their_types(private_redis, cache_metrics):
+def test_values_are_stored_as_json_and_come_back_with_their_types(cache_redis, cache_metrics):
     as_of = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
     snapshot = {"as_of": as_of, "standard": "us_epa", "stations": [{"id": 1, "aqi": 51.0, "age_hours": None}]}
-    _cache(private_redis).get_or_compute("current_aqi", ("us_epa", None), lambda: snapshot)
-    raw = redis.Redis(port=private_redis.port).get(f"aqi:cache:{AppCache.key('current_aqi', 'us_epa', None)}")
+    _cache(cache_redis).get_or_compute("current_aqi", ("us_epa", None), lambda: snapshot)
+    raw = cache_redis.client().get(f"aqi:cache:{AppCache.key('current_aqi', 'us_epa', None)}")
     assert raw.startswith(b"[") and b"$datetime" in raw  # JSON with tagged times, never a pickle
     # Another worker's cache reads it back as the same value, the datetime a datetime.
-    assert _cache(private_redis).get_or_compute("current_aqi", ("us_epa", None), lambda: None) == snapshot
+    assert _cache(cache_redis).get_or_compute("current_aqi", ("us_epa", None), lambda: None) == snapshot

@@ -19,11 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_the_beat_schedule_fires_the_feeds_at_10_and_40_and_the_forecast_after_them(pg_context):
     entries = schedule.beat_schedule(pg_context(feeds="airnow-files"))
-    assert set(entries) == {"fetch-feeds", "forecast-batch"}
+    assert set(entries) == {"fetch-feeds", "fetch-weather", "forecast-batch", "public-alerts", "alert-delivery",
+                            "operator-alerts", "retrain-challenger"}
     assert entries["fetch-feeds"]["schedule"].minute == {10, 40}
+    assert entries["fetch-weather"]["schedule"].minute == {5}  # the forecast batch reads the new weather forecast
     assert entries["forecast-batch"]["schedule"].minute == {20}
+    assert entries["public-alerts"]["schedule"].minute == {25}  # after the batch: the new hour and its forecast
     assert all(e["task"] == runner.SCHEDULED_TASK for e in entries.values())
     assert "fetch-feeds" not in schedule.beat_schedule(pg_context(feeds=""))  # the simulator needs no feed runs
+
+
+def test_make_run_threads_run_what_beat_runs_but_the_batch_and_the_weekly_retrain(pg_context):
+    threads = {e.name for e in schedule.entries(pg_context(feeds="airnow-files").settings) if e.every_s}
+    assert threads == {"fetch-feeds", "fetch-weather", "public-alerts", "operator-alerts"}
 
 
 def test_an_unknown_feed_name_is_refused_with_the_known_ones(pg_context):

@@ -67,3 +67,20 @@ def test_reliability_plot_draws_the_diagonal_and_one_line_per_scored_horizon():
     assert [t.name for t in fig.data] == ["ideal", "1 h", "24 h"]
     assert list(fig.data[0].x) == [0, 1] and list(fig.data[0].y) == [0, 1]
     assert list(fig.data[2].x) == [0.1, 0.5, 0.9] and list(fig.data[2].y) == [0.2, 0.5, 0.8]
+
+
+def test_cams_as_published_is_its_own_line_and_lifts_the_axis_when_higher():
+    cams = [{"time": ISSUED + timedelta(hours=h), "value": v} for h, v in ((-1, 12.0), (0, 14.0), (1, 60.0))]
+    fig = forecast_figure(_observed([10.0, 12.0]), _forecast([20.0]), BANDS, "Asia/Kolkata", "PM2.5", "µg/m³",
+                          cams=cams)
+    traces = {t.name: t for t in fig.data}
+    assert list(traces) == ["Observed", "p90", "p10–p90", "Forecast (p50)", "CAMS as published"]
+    line = traces["CAMS as published"]
+    assert list(line.y) == [12.0, 14.0, 60.0] and str(line.x[0].tzinfo) == "Asia/Kolkata"
+    assert fig.layout.yaxis.range[1] == 60.0 * 1.1
+
+
+def test_without_cams_rows_there_is_no_cams_line():
+    fig = forecast_figure(_observed([10.0]), _forecast([20.0]), BANDS, "UTC", "PM2.5", "µg/m³", cams=[])
+    assert "CAMS as published" not in [t.name for t in fig.data]
+
