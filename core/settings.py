@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     """Operator panel refresh interval (s)."""
 
     api_rate_limit: str = "1200/minute"
-    """API requests per client address (Flask-Limiter syntax; counted in Redis when configured)."""
+    """API requests per client address, one limit such as 1200/minute (counted in Redis when configured)."""
 
     # Access and jobs
     access_map: Literal["public", "analyst", "operator", "admin"] = "public"
@@ -313,15 +313,6 @@ class Settings(BaseSettings):
     alert_embed_origins: str = ""
     """Space-separated origins (https://portal.example) whose embeds show the "Get alerts" link."""
 
-    @field_validator("alert_rate_limit")
-    @classmethod
-    def _alert_rate_limit(cls, value: str) -> str:
-        try:
-            limits.parse_many(value)
-        except ValueError:
-            raise ValueError("must be a rate limit such as 5/hour") from None
-        return value
-
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
@@ -394,7 +385,7 @@ class Settings(BaseSettings):
     api_rate_sync_s: float = Field(0.5, gt=0, le=60)
     """How often (s) each worker adds its API request counts to Redis and reads back every worker's totals."""
 
-    @field_validator("rate_limit", "export_rate_limit")
+    @field_validator("rate_limit", "api_rate_limit", "login_rate_limit", "export_rate_limit", "alert_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

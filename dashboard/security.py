@@ -178,7 +178,10 @@ class AddressBudget:
     """
 
     def __init__(self, rate: str, storage: limits.storage.Storage, sync_every_s: float) -> None:
-        self.limit = limits.parse(rate)
+        found = limits.parse_many(rate)
+        if len(found) != 1:  # one fixed window is counted here: a second limit would be silently dropped
+            raise SettingsError(f"invalid settings: api_rate_limit: give one limit such as 1200/minute, not {rate!r}")
+        self.limit = found[0]
         self.period_s = self.limit.get_expiry()
         self.storage = storage
         base = storage.base_exceptions

@@ -6,13 +6,13 @@ import os
 import shutil
 import socket
 import subprocess
-import uuid
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
+from bench.common import private_postgres
 from core import cache, context
 from core.db import migrate
 from core.metrics import METRICS, LocalSink, MetricsStore
@@ -28,20 +28,25 @@ SEED_DAYS = 4
 SEED_STATIONS = 24
 
 
-@contextlib.contextmanager
 def private_database(prefix: str = "aqi_test"):
     """A fresh PostgreSQL database on the test server (its URL), dropped afterwards."""
-    base = make_url(TEST_DATABASE_URL)
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return private_postgres(TEST_DATABASE_URL, prefix)
+
+
+@contextlib.contextmanager
+def migrated_engine(dialect: str, tmp_path, prefix: str = "aqi_test"):
+    """An empty, migrated database of its own: a SQLite file in tmp_path, or a private PostgreSQL database."""
+    if dialect == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / f'{prefix}.db'}")
+        migrate.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    with private_database(prefix) as url:
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,13 @@ def deliver_due(ctx, limit: int = 100, now: datetime | None = None) -> dict:
     with ctx.session() as session:
         rows = claim(session, limit, now)
     counts["claimed"] = len(rows)
-    for row in rows:
+    # Stop before the lease can end mid-send: past it, another deliverer may claim (and send) the same rows.
+    slowest_send = timedelta(seconds=max(ctx.settings.smtp_timeout_s, ctx.settings.webhook_timeout_s))
+    lease_end = datetime.now(timezone.utc) + LEASE - slowest_send
+    for index, row in enumerate(rows):
+        if datetime.now(timezone.utc) >= lease_end:
+            counts["released"] = _release(ctx, rows[index:])
+            break
         error, state = None, "sent"
         try:
             send(ctx, row.channel, row.target, json.loads(row.payload))
@@ -95,7 +101,9 @@ def deliver_due(ctx, limit: int = 100, now: datetime | None = None) -> dict:
         finished = datetime.now(timezone.utc)
         with ctx.session() as session:
             session.add(DeliveryAttempt(outbox_id=row.id, at=finished, ok=error is None, error=error))
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.state == "sending")
+            # Only this claim's row (a re-claim counts another attempt): never another deliverer's.
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.state == "sending",
+                                                        OutboxMessage.attempts == row.attempts)
                             .values(state=state, last_error=error, claimed_until=None,
                                     sent_at=finished if state == "sent" else None,
                                     due_at=now + backoff(ctx.settings, row.attempts) if state == "failed"
@@ -104,6 +112,17 @@ def deliver_due(ctx, limit: int = 100, now: datetime | None = None) -> dict:
         if error:
             log.warning("outbox %s: %s attempt %s %s: %s", row.id, row.channel, row.attempts, state, error)
     return counts
+
+
+def _release(ctx, rows) -> int:
+    """Hand claimed, unsent rows back at once, their attempt not counted."""
+    with ctx.session() as session:
+        for row in rows:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.state == "sending",
+                                                        OutboxMessage.attempts == row.attempts)
+                            .values(state="pending", claimed_until=None, attempts=OutboxMessage.attempts - 1))
+        session.commit()
+    return len(rows)
 
 
 def dead_letters(session: Session, limit: int = 200) -> list[OutboxMessage]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.context import Context
 from core.db.models import JobRun
+from core.feeds import FeedError
 from core.jobs.registry import JOBS
 from core.metrics import timed
 from core.times import now, utc
@@ -100,7 +101,9 @@ def execute(ctx: Context, run_id: int) -> None:
     except Cancelled:
         status, message = "cancelled", "cancelled by an admin"
     except Exception as exc:  # the record says what failed; the worker lives on
-        log.exception("job %s (run %s) failed", job, run_id)
+        expected = isinstance(exc, FeedError)  # a source down (offline, the hourly weather fetch): no traceback
+        log.log(logging.WARNING if expected else logging.ERROR, "job %s (run %s) failed: %s", job, run_id, exc,
+                exc_info=not expected)
         status, message = "failed", f"{type(exc).__name__}: {exc}"[:300]
     with Session(engine) as session, session.begin():
         session.execute(update(JobRun).where(JobRun.id == run_id).values(

@@ -168,7 +168,7 @@ def unsubscribe(token: str) -> Response:
 
 
 @route("/alerts/feeds/{token}.json", summary="A subscription's alerts as a JSON Feed 1.1, newest first",
-       path_params=TokenPath, content={JSON_FEED: {"type": "object"}}, cache=60, errors=(404,), access=PUBLIC)
+       path_params=TokenPath, content={JSON_FEED: {"type": "object"}}, cache=0, errors=(404,), access=PUBLIC)
 def json_feed(token: str) -> Response:
     """Each item's `_aqi` has the place, category, colour, health message, UTC and local time and the value."""
     _enabled()
@@ -179,7 +179,7 @@ def json_feed(token: str) -> Response:
 
 
 @route("/alerts/feeds/{token}.atom", summary="A subscription's alerts as an Atom feed, newest first",
-       path_params=TokenPath, content={ATOM: {"type": "string"}}, cache=60, errors=(404,), access=PUBLIC)
+       path_params=TokenPath, content={ATOM: {"type": "string"}}, cache=0, errors=(404,), access=PUBLIC)
 def atom_feed(token: str) -> Response:
     """The same alerts as the JSON feed, in Atom (RFC 4287)."""
     _enabled()

@@ -66,7 +66,9 @@ def cacheable(response: Response, max_age: int) -> Response:
 CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE",
                "HTTP_RANGE")
 ANSWERS = "aqi_answers"  # server.extensions key: this app's reused answers
-MAX_ANSWERS = 1024  # distinct queries kept per worker; past this the memo starts again
+MAX_ANSWERS = 1024  # distinct queries kept per worker
+MAX_ANSWER_BYTES = 32 << 20  # their bodies, per worker (the compressed copies are smaller): past either, expired
+# answers are dropped, and if that is not enough the memo starts again
 
 
 @dataclass
@@ -119,7 +121,11 @@ def reused(key: tuple, max_age: int, make: Callable[[], Response]) -> Response:
     body = response.get_data()
     answer = Answer(body, response.mimetype, max_age, hashlib.blake2b(body, digest_size=16).hexdigest(), generation,
                     time.monotonic())
-    if len(answers) >= MAX_ANSWERS:
-        answers.clear()
+    if len(answers) >= MAX_ANSWERS or sum(len(a.body) for a in list(answers.values())) > MAX_ANSWER_BYTES:
+        now = time.monotonic()
+        answers = {k: a for k, a in list(answers.items()) if a.generation == generation and now - a.made < reuse_s}
+        if len(answers) >= MAX_ANSWERS or sum(len(a.body) for a in answers.values()) > MAX_ANSWER_BYTES:
+            answers = {}
+        current_app.extensions[ANSWERS] = answers  # a new dict: requests reading the old one are not disturbed
     answers[key] = answer
     return answer.respond()

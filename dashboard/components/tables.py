@@ -185,4 +185,13 @@ def run_summary(run: dict) -> str:
     if "server" in summary:
         return (f"{len(summary['server'])} server settings checked; restart needed for: "
                 f"{', '.join(summary['needs_restart']) or 'none'}")
+    delivery = summary.get("delivery") or ({} if "claimed" not in summary else summary)
+    sent = (f"; sent {delivery['sent']}, failed {delivery['failed']}, dead-lettered {delivery['dead']}"
+            if delivery else "")
+    if "rules" in summary:
+        return f"{summary['rules']} rules, {summary['transitions']} transitions, {summary['messages']} messages{sent}"
+    if "observed" in summary:
+        return f"hour {summary['hour'][:16]}: {summary['observed']} observed, {summary['forecast']} forecast alerts{sent}"
+    if "claimed" in summary:
+        return sent.removeprefix("; ")
     return str(summary)[:200]

@@ -143,6 +143,8 @@ def test_feeds_list_the_subscriptions_alerts(alerts_app):
     assert feed.get_json()["version"] == "https://jsonfeed.org/version/1.1" and feed.get_json()["items"] == []
     atom = client.get(f"/api/v1/alerts/feeds/{token}.atom")
     assert atom.mimetype == "application/atom+xml" and b"<feed xmlns=\"http://www.w3.org/2005/Atom\"" in atom.data
+    # The URL carries the subscription's token: no shared cache may keep it.
+    assert feed.headers["Cache-Control"] == atom.headers["Cache-Control"] == "no-store"
 
 
 def test_disabled_alerts_answer_404(app_with):

@@ -57,3 +57,20 @@ def test_an_invalid_query_is_refused_every_time(fresh_and_reused):
     for path in ("/api/v1/aqi/current?city=Nowhere", "/api/v1/aqi/current?city=London&city=London",
                  "/api/v1/aqi/current?city=London&limit=5000"):
         assert [reused.get(path).status_code for _ in range(2)] in ([404, 404], [400, 400])
+
+
+def test_the_kept_answers_stay_within_their_count_and_bytes(app_with, monkeypatch):
+    from dashboard.api import responses
+
+    monkeypatch.setattr(responses, "MAX_ANSWERS", 3)
+    app = app_with(api_answer_reuse_s=60)
+    client = app.server.test_client()
+    queries = [f"{CURRENT}&standard={s}" for s in ("us_epa", "india_naqi", "eea")] + [
+        f"{CURRENT}&format=geojson", f"{CURRENT}&format=json"]  # the same answers asked for differently
+    for query in queries:
+        assert client.get(query).status_code == 200
+        assert len(app.server.extensions[responses.ANSWERS]) <= 3
+    monkeypatch.setattr(responses, "MAX_ANSWER_BYTES", 1)  # every body is over it: nothing piles up
+    for query in queries:
+        assert client.get(query).status_code == 200
+        assert len(app.server.extensions[responses.ANSWERS]) <= 1

@@ -18,7 +18,7 @@ from core.db.queries import utc
 from core.feeds import open_meteo
 from core.feeds.http import FeedError
 from core.settings import load_settings
-from tests.conftest import private_database
+from tests.conftest import migrated_engine, private_database
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "open_meteo"
 ENSCHEDE = (52.2215, 6.8937)
@@ -28,16 +28,11 @@ BARCELONA = (41.3874, 2.1686)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     """An empty migrated database with two cities: Enschede (two stations) and Barcelona (none located)."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'weather.db'}")
+    with migrated_engine(request.param, tmp_path, "aqi_weather") as engine:
         yield from _with_cities(engine)
-        return
-    with private_database("aqi_weather") as url:
-        yield from _with_cities(create_engine(url))
 
 
 def _with_cities(engine):
-    migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(City.__table__.insert(), [
             {"id": 1, "name": "Enschede", "country": "NL", "timezone": "Europe/Amsterdam", "lat": 52.0, "lon": 7.0},
@@ -49,7 +44,6 @@ def _with_cities(engine):
             {"code": "b", "name": "B", "city_id": 1, "lat": ENSCHEDE[0] + 0.01, "lon": ENSCHEDE[1] + 0.01,
              "kind": "reference", "source": "openaq", "active": True}])
     yield engine
-    engine.dispose()
 
 
 def settings_for(engine, server, **overrides):

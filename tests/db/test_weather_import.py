@@ -7,13 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 
-from core.db import migrate
 from core.db.models import City, Weather
 from core.ingest.files import ImportRejected, import_file
 from core.ingest.tabular import ImportFormatError
-from tests.conftest import private_database, settings_for_tests
+from tests.conftest import migrated_engine, settings_for_tests
 
 EXPORT = Path(__file__).resolve().parents[1] / "fixtures" / "open_meteo" / "export_server_test.csv"
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)  # every hour of the file is past: archive rows
@@ -22,22 +21,16 @@ NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)  # every hour of the file is pa
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     """A migrated database with Sitges (31 km from the file's 41.0, 2.0) and Delhi."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'weather.db'}")
+    with migrated_engine(request.param, tmp_path, "aqi_weather_csv") as engine:
         yield from _with_cities(engine)
-        return
-    with private_database("aqi_weather_csv") as url:
-        yield from _with_cities(create_engine(url))
 
 
 def _with_cities(engine):
-    migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(City.__table__.insert(), [
             {"id": 1, "name": "Sitges", "country": "ES", "timezone": "Europe/Madrid", "lat": 41.2372, "lon": 1.8059},
             {"id": 2, "name": "Delhi", "country": "IN", "timezone": "Asia/Kolkata", "lat": 28.61, "lon": 77.21}])
     yield engine
-    engine.dispose()
 
 
 def weather(engine) -> pd.DataFrame:
@@ -118,8 +111,8 @@ def test_the_import_command_loads_the_download_and_names_the_city(tmp_path):
 
     settings = settings_for_tests(database_url=f"sqlite:///{tmp_path / 'cli.db'}",
                                   forecast_model_dir=str(tmp_path / "models"))
-    engine = create_engine(settings.database_url)
-    list(_with_cities(engine))
+    with migrated_engine("sqlite", tmp_path, "cli") as engine:
+        list(_with_cities(engine))
     result = CliRunner().invoke(cli, ["import", str(EXPORT)], obj=settings)
     assert result.exit_code == 0, result.output
     assert "source open-meteo-csv" in result.output and "loaded 48" in result.output and "cities: Sitges" in result.output

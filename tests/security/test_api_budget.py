@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from limits.storage import storage_from_string
 
+from core.settings import SettingsError
 from dashboard.security import AddressBudget
 from tests.conftest import TEST_REDIS_URL
 
@@ -46,3 +48,8 @@ def test_each_window_starts_a_new_budget(monkeypatch):
     assert budget.hit(client)[2] == 1_000_080  # the window ends on the minute
     now[0] += 60
     assert admitted(budget, client)
+
+
+def test_a_budget_of_several_limits_is_refused_not_cut_to_its_first():
+    with pytest.raises(SettingsError, match="api_rate_limit"):
+        AddressBudget("100/minute;5/second", storage_from_string("memory://"), sync_every_s=0.5)

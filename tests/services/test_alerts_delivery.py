@@ -128,6 +128,21 @@ class DyingSMTPServer(SMTPServer):
         return answer
 
 
+def test_rows_the_lease_no_longer_covers_are_handed_back_unsent(alerts_ctx, smtp_server, monkeypatch):
+    _mail(alerts_ctx, "one@example.org")
+    _mail(alerts_ctx, "two@example.org")
+    # A lease no longer than the slowest send: another deliverer could take the rows mid-batch, so none is sent.
+    monkeypatch.setattr(outbox, "LEASE", timedelta(seconds=alerts_ctx.settings.smtp_timeout_s))
+    assert outbox.deliver_due(alerts_ctx) == {"claimed": 2, "sent": 0, "failed": 0, "dead": 0, "dropped": 0,
+                                              "released": 2}
+    with alerts_ctx.session() as session:
+        assert set(session.scalars(select(OutboxMessage.state))) == {"pending"}
+        assert set(session.scalars(select(OutboxMessage.attempts))) == {0}  # no attempt was made
+    monkeypatch.undo()
+    assert outbox.deliver_due(alerts_ctx)["sent"] == 2
+    assert sorted(m["To"] for m in smtp_server.received) == ["one@example.org", "two@example.org"]
+
+
 def test_smtp_killed_mid_run_messages_wait_then_go_out_once_none_lost(pg_context):
     server = DyingSMTPServer()
     server.start()

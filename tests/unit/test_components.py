@@ -129,6 +129,14 @@ def test_run_summary_reads_each_job_kind():
                "queries": [{"query": "latest", "before_ms": 80, "after_ms": 3}]}
     assert run_summary({"summary": indexes, "message": ""}) == "created: ix_a. latest 80 → 3 ms"
     assert run_summary({"summary": None, "message": "cancelled"}) == "cancelled"
+    delivery = {"claimed": 3, "sent": 2, "failed": 1, "dead": 0, "dropped": 0}
+    assert run_summary({"summary": {"rules": 7, "transitions": 1, "messages": 2, "delivery": delivery}}) == (
+        "7 rules, 1 transitions, 2 messages; sent 2, failed 1, dead-lettered 0")
+    assert run_summary({"summary": {"hour": "2026-12-01 13:00:00+00:00", "observed": 4, "forecast": 0,
+                                    "delivery": delivery}}) == (
+        "hour 2026-12-01 13:00: 4 observed, 0 forecast alerts; sent 2, failed 1, dead-lettered 0")
+    assert run_summary({"summary": delivery}) == "sent 2, failed 1, dead-lettered 0"
+    assert run_summary({"summary": {"decision": "kept 202612 (mean MAE 9.1 not below 8.7)"}}).startswith("kept")
 
 
 def test_daily_strip_has_a_chip_per_day():
