@@ -33,9 +33,16 @@ def _networks(allow_networks: str) -> list[ipaddress.IPv4Network | ipaddress.IPv
     return [ipaddress.ip_network(n.strip(), strict=False) for n in allow_networks.split(",") if n.strip()]
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address reached
+
+
 def _is_public(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Public, also for the IPv4 address an IPv6 one carries (mapped, 6to4, NAT64): `64:ff9b::7f00:1` is 127.0.0.1."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (
+            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in NAT64 else None)
+        if embedded is not None:
+            address = embedded
     return address.is_global and not (address.is_multicast or address.is_reserved)
 
 

@@ -87,6 +87,7 @@ def test_post_json_non_2xx_and_redirects_are_delivery_errors(httpserver):
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "https://127.0.0.1/x", "https://localhost/x",
                                  "https://10.1.2.3/x", "https://169.254.169.254/latest", "https://[::1]/x",
                                  "https://[::ffff:192.168.0.1]/x", "https://100.64.0.1/x", "https://0.0.0.0/x",
+                                 "https://[64:ff9b::7f00:1]/x", "https://[2002:a00:1::1]/x",  # NAT64, 6to4
                                  "ftp://example.org/x", "https://user:pw@example.org/x"])
 def test_private_loopback_link_local_reserved_and_non_https_targets_are_refused(url):
     with pytest.raises(webhooks.RefusedTarget):
